@@ -1,0 +1,37 @@
+"""boto3 clients, one of each per container (clients are thread-safe and hold no per-request data).
+
+Short timeouts: a user is waiting on the click, and PagerDuty's code dies 30 s after it is issued.
+boto3 honours AWS_ENDPOINT_URL, which is how the local stack points these at its embedded AWS.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+
+
+@cache
+def dynamodb():
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def kms():
+    return boto3.client("kms", config=_CONFIG)
+
+
+@cache
+def secretsmanager():
+    return boto3.client("secretsmanager", config=_CONFIG)
+
+
+def error_code(error: Exception) -> str:
+    """The AWS error code of a botocore error, for log lines (never the message)."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", "ClientError"))
+    return type(error).__name__

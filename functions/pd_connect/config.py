@@ -1,0 +1,81 @@
+"""Configuration, read and validated once per container from the environment.
+
+Values come from template parameters through environment variables. A missing or malformed
+setting fails at start with a message naming the setting, never halfway through a user's flow.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Mapping
+from urllib.parse import urlsplit
+
+REAL_IDENTITY_URL = "https://identity.pagerduty.com"
+REAL_API_URL = {"US": "https://api.pagerduty.com", "EU": "https://api.eu.pagerduty.com"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    client_id: str
+    scopes: str
+    redirect_uri: str  # "" = derive https://<API Gateway domain>/callback per request
+    table_name: str
+    identity_url: str
+    api_urls: Mapping[str, str]  # region ("US"/"EU") -> REST API base
+    token_key_id: str  # KMS key for stored tokens (callback and token readers only)
+    client_secret_id: str  # Secrets Manager secret (callback and token readers only)
+
+    def api_url(self, region: str) -> str:
+        return self.api_urls[region]
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: see README, Configuration")
+    return value
+
+
+def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be an http(s) base URL without query, got {value!r}")
+    return value.rstrip("/")
+
+
+def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
+    """Build Settings from an environment mapping; `needs_secrets` for the token-handling side."""
+    redirect_uri = env.get("PD_REDIRECT_URI", "").strip()
+    if redirect_uri:
+        parts = urlsplit(redirect_uri)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+            raise ConfigError(f"PD_REDIRECT_URI must be an absolute http(s) URL, got {redirect_uri!r}")
+    scopes = " ".join(env.get("PD_SCOPES", "").split()) or "read"
+    return Settings(
+        client_id=_required(env, "PD_CLIENT_ID"),
+        scopes=scopes,
+        redirect_uri=redirect_uri,
+        table_name=_required(env, "TABLE_NAME"),
+        identity_url=_base_url(env, "PD_IDENTITY_URL", REAL_IDENTITY_URL),
+        api_urls={
+            "US": _base_url(env, "PD_API_URL", REAL_API_URL["US"]),
+            "EU": _base_url(env, "PD_API_URL_EU", REAL_API_URL["EU"]),
+        },
+        token_key_id=_required(env, "TOKEN_KEY_ID") if needs_secrets else env.get("TOKEN_KEY_ID", ""),
+        client_secret_id=(
+            _required(env, "CLIENT_SECRET_ID") if needs_secrets else env.get("CLIENT_SECRET_ID", "")
+        ),
+    )
+
+
+@cache
+def load_settings(*, needs_secrets: bool) -> Settings:
+    """Settings for this container (cached: the environment doesn't change under a running Lambda)."""
+    return settings_from(os.environ, needs_secrets=needs_secrets)

@@ -1,0 +1,57 @@
+"""Why a flow can fail: a closed set of reasons, each mapped here (and only here) to a status
+code and the one sentence the user reads. Handlers raise `ConnectFailure(Reason.X)`; the web
+layer turns it into a page and one log line carrying the reason code.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Reason(Enum):
+    # (status, user-facing sentence)
+    ACCESS_DENIED = (400, "You cancelled the connection in PagerDuty, so nothing was connected.")
+    PROVIDER_ERROR = (400, "PagerDuty could not authorize this connection request.")
+    BAD_REQUEST = (400, "This link is incomplete or malformed.")
+    STATE_MISSING = (400, "This link is missing its security check, so it cannot be used.")
+    STATE_UNKNOWN = (400, "This connection link has already been used or has expired.")
+    STATE_EXPIRED = (400, "This connection attempt expired before it was finished.")
+    STATE_OTHER_BROWSER = (
+        400,
+        "This link was already used, or it was opened in a different browser from the one that "
+        "started the connection.",
+    )
+    CODE_MISSING = (400, "PagerDuty's answer did not include an authorization code.")
+    CODE_REJECTED = (502, "PagerDuty did not accept the authorization (it may have expired).")
+    CLIENT_REJECTED = (502, "PagerDuty rejected this app's credentials.")
+    PAGERDUTY_TIMEOUT = (502, "PagerDuty did not answer in time.")
+    PAGERDUTY_UNAVAILABLE = (502, "PagerDuty could not be reached or answered with an error.")
+    PAGERDUTY_BAD_RESPONSE = (502, "PagerDuty sent an answer this app could not understand.")
+    SECRET_NOT_SET = (503, "This app is not fully set up yet: its PagerDuty client secret is missing.")
+    DEPENDENCY_DOWN = (503, "A service this app depends on is unavailable right now.")
+    NOT_FOUND = (404, "There is no page at this address.")
+    METHOD_NOT_ALLOWED = (405, "This page cannot be used that way.")
+    UNEXPECTED = (500, "Something unexpected went wrong on our side.")
+
+    @property
+    def status(self) -> int:
+        return self.value[0]
+
+    @property
+    def message(self) -> str:
+        return self.value[1]
+
+    @property
+    def code(self) -> str:
+        """Stable reason code for logs and metrics."""
+        return self.name.lower()
+
+
+class ConnectFailure(Exception):
+    """A flow step failed for a known reason. `detail` is for the log line only and must never
+    carry a code, state, verifier, token or secret."""
+
+    def __init__(self, reason: Reason, detail: str = "") -> None:
+        super().__init__(reason.code)
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,99 @@
+"""HTML pages: templates a builder can restyle, rendered with every value escaped.
+
+Templates are `string.Template` files in templates/ (`$name` placeholders). Values are escaped
+unless wrapped in `Trusted` (used only for markup this module renders itself). The stylesheet is
+inlined and allowed by its SHA-256 in the Content-Security-Policy, so pages load nothing else —
+apart from the user's avatar, allowed for its one https origin.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import cache
+from html import escape
+from importlib import resources
+from string import Template
+from urllib.parse import urlsplit
+
+from .failures import Reason
+from .web import Response
+
+
+class Trusted(str):
+    """Markup rendered by this module; inserted without escaping."""
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template(resources.files(__package__).joinpath("templates", name).read_text("utf-8"))
+
+
+def _render(name: str, **values: str) -> str:
+    safe = {key: value if isinstance(value, Trusted) else escape(value, quote=True) for key, value in values.items()}
+    return _template(name).substitute(safe)
+
+
+@cache
+def _stylesheet() -> tuple[str, str]:
+    css = resources.files(__package__).joinpath("templates", "style.css").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    return css, f"'sha256-{digest}'"
+
+
+def _page(status: int, title: str, body: str, *, img_origin: str = "", cookies: tuple[str, ...] = ()) -> Response:
+    css, css_hash = _stylesheet()
+    csp = f"default-src 'none'; style-src {css_hash}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    if img_origin:
+        csp += f"; img-src {img_origin}"
+    html = _render("layout.html", title=title, style=Trusted(css), body=Trusted(body))
+    return Response(status=status, body=html, content_security_policy=csp, cookies=cookies)
+
+
+def https_origin(url: str | None) -> str:
+    """The origin of an https URL, or "" for anything else (http:, javascript:, data:, junk)."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url.strip())
+        if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+            return ""
+        return f"https://{parts.netloc}"
+    except ValueError:
+        return ""
+
+
+def landing() -> Response:
+    return _page(200, "Connect your PagerDuty account", _render("landing.html"))
+
+
+def welcome(
+    *,
+    name: str,
+    avatar_url: str | None,
+    subdomain: str,
+    region: str,
+    profile_loaded: bool,
+    cookies: tuple[str, ...] = (),
+) -> Response:
+    origin = https_origin(avatar_url)
+    avatar = _render("avatar.html", avatar_url=avatar_url or "", name=name) if origin else ""
+    note = "" if profile_loaded else _render("profile_note.html")
+    body = _render(
+        "welcome.html",
+        name=name,
+        avatar=Trusted(avatar),
+        subdomain=subdomain or "unknown",
+        region=region,
+        profile_note=Trusted(note),
+    )
+    return _page(200, "Connected to PagerDuty", body, img_origin=origin, cookies=cookies)
+
+
+def failure(reason: Reason, *, cookies: tuple[str, ...] = ()) -> Response:
+    if reason is Reason.ACCESS_DENIED:
+        title = "Connection cancelled"
+    else:
+        title = "Could not connect to PagerDuty"
+    body = _render("failure.html", title=title, message=reason.message, reason=reason.code)
+    return _page(reason.status, title, body, cookies=cookies)

@@ -1,0 +1,107 @@
+"""Pending authorizations: what /authorize remembers until /callback, server-side in DynamoDB.
+
+`issue()` stores a new one and returns its `state`; `consume(state, binding)` takes it exactly once.
+The item is keyed by SHA-256 of the state (the table never holds a usable state value) and
+expires by TTL after ten minutes. Consumption is one conditional DeleteItem, so two concurrent
+callbacks with the same state cannot both proceed (unlike get-then-delete).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import browser_binding
+from .aws_clients import error_code as _code
+from .failures import ConnectFailure, Reason
+
+LIFETIME_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    code_verifier: str
+    redirect_uri: str
+    expires_at: int
+
+
+def _key(state: str) -> dict:
+    digest = hashlib.sha256(state.encode("utf-8")).hexdigest()
+    return {"pk": {"S": f"pending#{digest}"}}
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(32)  # 256 bits; RFC 9700 asks for unguessable
+
+
+class PendingAuthorizationStore:
+    def __init__(self, client, table_name: str, clock=time.time) -> None:
+        self._client = client
+        self._table = table_name
+        self._clock = clock
+
+    def issue(self, *, code_verifier: str, redirect_uri: str, binding: str) -> str:
+        """Store a pending authorization bound to `binding`; return its fresh state value."""
+        state = new_state()
+        expires_at = int(self._clock()) + LIFETIME_SECONDS
+        item = {
+            **_key(state),
+            "kind": {"S": "pending"},
+            "code_verifier": {"S": code_verifier},
+            "redirect_uri": {"S": redirect_uri},
+            "binding_hash": {"S": browser_binding.binding_hash(binding)},
+            "expires_at": {"N": str(expires_at)},
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb put pending: {_code(error)}") from None
+        return state
+
+    def consume(self, state: str, binding: str | None) -> PendingAuthorization:
+        """Take the pending authorization for `state` if it exists, is unexpired and belongs to
+        this browser; after this no one else can. Raises ConnectFailure with the precise reason."""
+        if not browser_binding.is_well_formed(binding):
+            # No (or a tampered) cookie: nothing to match against, so nothing is consumed.
+            raise ConnectFailure(Reason.STATE_OTHER_BROWSER, "binding cookie missing or malformed")
+        now = int(self._clock())
+        try:
+            result = self._client.delete_item(
+                TableName=self._table,
+                Key=_key(state),
+                ConditionExpression="attribute_exists(pk) AND binding_hash = :binding AND expires_at > :now",
+                ExpressionAttributeValues={
+                    ":binding": {"S": browser_binding.binding_hash(binding)},
+                    ":now": {"N": str(now)},
+                },
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                raise self._why_not_consumed(error.response.get("Item"), binding) from None
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb consume: {_code(error)}") from None
+        except BotoCoreError as error:
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb consume: {type(error).__name__}") from None
+        item = result["Attributes"]
+        return PendingAuthorization(
+            code_verifier=item["code_verifier"]["S"],
+            redirect_uri=item["redirect_uri"]["S"],
+            expires_at=int(item["expires_at"]["N"]),
+        )
+
+    @staticmethod
+    def _why_not_consumed(item: dict | None, binding: str) -> ConnectFailure:
+        if not item:
+            return ConnectFailure(Reason.STATE_UNKNOWN, "no pending authorization for this state")
+        if not browser_binding.matches(binding, item.get("binding_hash", {}).get("S", "")):
+            return ConnectFailure(Reason.STATE_OTHER_BROWSER, "binding cookie does not match")
+        # DynamoDB's TTL deletes lazily (up to days later), so expiry is checked here too.
+        return ConnectFailure(Reason.STATE_EXPIRED, "pending authorization expired")
+

@@ -1,0 +1,168 @@
+"""The HTTP edge: API Gateway HTTP API (payload 2.0) events in, responses out.
+
+A deliberately small router rather than Powertools' event handler: these functions serve three
+GET routes, and every import is cold start (see the benchmark). Security headers, the mapping of
+failures to pages, and the single log line per failure all live here, in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+from urllib.parse import parse_qsl
+
+from .failures import ConnectFailure, Reason
+from .observability import logger, record_failure
+
+MAX_QUERY_LENGTH = 4096  # our parameters are short; anything longer is not from PagerDuty
+
+# On every response. CSP is per page (pages know what they embed), HSTS is ignored on plain-http
+# localhost by browsers, so it is safe to send everywhere.
+BASE_SECURITY_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, tuple[str, ...]]  # every value of every parameter, in order
+    cookies: Mapping[str, str]
+    headers: Mapping[str, str]
+    request_id: str
+    domain_name: str
+
+    def param(self, name: str) -> str | None:
+        """The single value of a query parameter; None when absent. Repeating a parameter is
+        malformed input here (which `state` would we check?), so it fails."""
+        values = self.query.get(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise ConnectFailure(Reason.BAD_REQUEST, f"repeated parameter {name}")
+        return values[0]
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: str
+    content_security_policy: str
+    content_type: str = "text/html; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    cookies: tuple[str, ...] = ()
+
+    def to_api_gateway(self) -> dict[str, Any]:
+        headers = {
+            **BASE_SECURITY_HEADERS,
+            "Content-Type": self.content_type,
+            "Content-Security-Policy": self.content_security_policy,
+            **self.headers,
+        }
+        result: dict[str, Any] = {
+            "statusCode": self.status,
+            "headers": headers,
+            "body": self.body,
+            "isBase64Encoded": False,
+        }
+        if self.cookies:
+            result["cookies"] = list(self.cookies)
+        return result
+
+
+def redirect(location: str, *, status: int = 302, cookies: tuple[str, ...] = ()) -> Response:
+    return Response(
+        status=status,
+        body="",
+        content_security_policy="default-src 'none'; frame-ancestors 'none'",
+        headers={"Location": location},
+        cookies=cookies,
+    )
+
+
+def _parse_query(event: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    raw = event.get("rawQueryString")
+    if raw is None:
+        # Some emulators send only the parsed map (repeated values joined by commas).
+        parsed = event.get("queryStringParameters") or {}
+        return {str(k): (str(v),) for k, v in parsed.items()}
+    if len(raw) > MAX_QUERY_LENGTH:
+        raise ConnectFailure(Reason.BAD_REQUEST, "query string too long")
+    query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(raw, keep_blank_values=True, errors="strict"):
+        query.setdefault(name, []).append(value)
+    return {name: tuple(values) for name, values in query.items()}
+
+
+def _parse_cookies(event: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
+    pairs = list(event.get("cookies") or [])
+    if not pairs and headers.get("cookie"):
+        pairs = headers["cookie"].split(";")
+    cookies: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = str(pair).strip().partition("=")
+        if sep and name:
+            cookies.setdefault(name, value)  # the first wins, as browsers send the most specific first
+    return cookies
+
+
+def parse_request(event: Mapping[str, Any]) -> Request:
+    context = event.get("requestContext") or {}
+    http = context.get("http") or {}
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return Request(
+        method=str(http.get("method", "GET")).upper(),
+        path=str(event.get("rawPath") or http.get("path") or "/"),
+        query=_parse_query(event),
+        cookies=_parse_cookies(event, headers),
+        headers=headers,
+        request_id=str(context.get("requestId", "")),
+        domain_name=str(context.get("domainName", "")),
+    )
+
+
+Route = Callable[[Request], Response]
+
+
+class App:
+    """Routes GET requests to functions; turns ConnectFailure (and anything unexpected) into pages."""
+
+    def __init__(self, render_failure: Callable[[Reason], Response]) -> None:
+        self._routes: dict[str, Route] = {}
+        self._render_failure = render_failure
+
+    def get(self, path: str) -> Callable[[Route], Route]:
+        def register(route: Route) -> Route:
+            self._routes[path] = route
+            return route
+
+        return register
+
+    def resolve(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            request = parse_request(event)
+            logger.set_correlation_id(request.request_id)
+            route = self._routes.get(request.path)
+            if route is None:
+                raise ConnectFailure(Reason.NOT_FOUND)
+            if request.method not in ("GET", "HEAD"):
+                raise ConnectFailure(Reason.METHOD_NOT_ALLOWED)
+            response = route(request)
+        except ConnectFailure as failure:
+            response = self._fail(failure.reason, failure.detail)
+        except Exception as error:  # noqa: BLE001 - the user gets a page, never a stack trace
+            # Only the type: messages of third-party errors can quote request data.
+            response = self._fail(Reason.UNEXPECTED, type(error).__name__)
+        return response.to_api_gateway()
+
+    def _fail(self, reason: Reason, detail: str) -> Response:
+        log = logger.error if reason.status >= 500 else logger.warning
+        log("connect flow failed", extra={"reason": reason.code, "status": reason.status, "detail": detail})
+        record_failure(reason.code)
+        return self._render_failure(reason)

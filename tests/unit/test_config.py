@@ -1,0 +1,42 @@
+import pytest
+
+from pd_connect.config import ConfigError, settings_from
+
+BASE = {"PD_CLIENT_ID": "client-1", "TABLE_NAME": "table", "TOKEN_KEY_ID": "key", "CLIENT_SECRET_ID": "secret"}
+
+
+def test_defaults_point_at_real_pagerduty_hosts():
+    settings = settings_from(BASE, needs_secrets=True)
+    assert settings.identity_url == "https://identity.pagerduty.com"
+    assert settings.api_url("US") == "https://api.pagerduty.com"
+    assert settings.api_url("EU") == "https://api.eu.pagerduty.com"
+    assert settings.scopes == "read"
+
+
+def test_overrides_for_a_local_stand_in():
+    env = {**BASE, "PD_IDENTITY_URL": "http://127.0.0.1:8090/", "PD_API_URL": "http://127.0.0.1:8090", "PD_API_URL_EU": "http://127.0.0.1:8090/eu"}
+    settings = settings_from(env, needs_secrets=True)
+    assert settings.identity_url == "http://127.0.0.1:8090"
+    assert settings.api_url("EU") == "http://127.0.0.1:8090/eu"
+
+
+@pytest.mark.parametrize("missing", ["PD_CLIENT_ID", "TABLE_NAME", "TOKEN_KEY_ID", "CLIENT_SECRET_ID"])
+def test_a_missing_setting_is_an_error_naming_it(missing):
+    env = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        settings_from(env, needs_secrets=True)
+
+
+def test_start_side_does_not_need_secret_settings():
+    settings = settings_from({"PD_CLIENT_ID": "c", "TABLE_NAME": "t"}, needs_secrets=False)
+    assert settings.client_secret_id == ""
+
+
+@pytest.mark.parametrize("name,value", [("PD_IDENTITY_URL", "ftp://x"), ("PD_API_URL", "https://x/?q=1"), ("PD_REDIRECT_URI", "/callback")])
+def test_malformed_urls_are_errors_naming_the_setting(name, value):
+    with pytest.raises(ConfigError, match=name):
+        settings_from({**BASE, name: value}, needs_secrets=True)
+
+
+def test_scopes_are_normalised_to_single_spaces():
+    assert settings_from({**BASE, "PD_SCOPES": "  incidents.read   users.read "}, needs_secrets=True).scopes == "incidents.read users.read"
