@@ -1,0 +1,112 @@
+import pytest
+
+from pd_connect import pages
+from pd_connect.failures import ConnectFailure, Reason
+from pd_connect.web import App, Response, parse_request
+
+SECURITY_HEADERS = ("Content-Security-Policy", "Referrer-Policy", "Cache-Control", "X-Content-Type-Options", "Strict-Transport-Security")
+
+
+def event(path="/", raw_query=None, cookies=None, method="GET", **extra):
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "headers": {"Host": "example.execute-api.us-east-1.amazonaws.com"},
+        "requestContext": {"http": {"method": method, "path": path}, "requestId": "req-1", "domainName": "example.execute-api.us-east-1.amazonaws.com"},
+        **extra,
+    }
+    if raw_query is not None:
+        event["rawQueryString"] = raw_query
+    if cookies is not None:
+        event["cookies"] = cookies
+    return event
+
+
+def test_absent_query_string_and_cookies_parse_as_empty():
+    request = parse_request(event())
+    assert request.query == {} and request.cookies == {}
+
+
+def test_null_query_string_parameters_are_tolerated():
+    request = parse_request({**event(), "queryStringParameters": None, "cookies": None})
+    assert request.query == {}
+
+
+def test_query_values_are_decoded_and_repeated_ones_kept():
+    request = parse_request(event(raw_query="a=1&b=x%20y&a=2"))
+    assert request.query == {"a": ("1", "2"), "b": ("x y",)}
+
+
+def test_a_repeated_parameter_is_a_bad_request():
+    request = parse_request(event(raw_query="state=a&state=b"))
+    with pytest.raises(ConnectFailure) as failure:
+        request.param("state")
+    assert failure.value.reason is Reason.BAD_REQUEST
+
+
+def test_cookies_from_the_v2_cookies_list():
+    request = parse_request(event(cookies=["a=1", "b=two=2"]))
+    assert request.cookies == {"a": "1", "b": "two=2"}
+
+
+def test_cookies_from_a_cookie_header_when_no_list():
+    request = parse_request({**event(), "headers": {"Cookie": "a=1; b=2"}})
+    assert request.cookies == {"a": "1", "b": "2"}
+
+
+def make_app():
+    app = App(render_failure=pages.failure)
+
+    @app.get("/")
+    def home(request):
+        return pages.landing()
+
+    @app.get("/boom")
+    def boom(request):
+        raise RuntimeError("secret-value-in-message")
+
+    @app.get("/fail")
+    def fail(request):
+        raise ConnectFailure(Reason.STATE_UNKNOWN, "detail")
+
+    return app
+
+
+def test_every_response_carries_the_security_headers():
+    app = make_app()
+    for path in ("/", "/boom", "/fail", "/missing"):
+        headers = app.resolve(event(path))["headers"]
+        for name in SECURITY_HEADERS:
+            assert name in headers, (path, name)
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_path_is_a_404_page():
+    assert make_app().resolve(event("/missing"))["statusCode"] == 404
+
+
+def test_post_is_405():
+    assert make_app().resolve(event("/", method="POST"))["statusCode"] == 405
+
+
+def test_unexpected_error_is_a_500_page_without_details(caplog):
+    result = make_app().resolve(event("/boom"))
+    assert result["statusCode"] == 500
+    assert "secret-value-in-message" not in result["body"]
+    assert "Traceback" not in result["body"]
+    assert "secret-value-in-message" not in caplog.text
+    assert all(record.exc_info is None for record in caplog.records)
+
+
+def test_failure_logs_one_line_with_the_reason_code(caplog):
+    make_app().resolve(event("/fail"))
+    lines = [record for record in caplog.records if record.getMessage() == "connect flow failed"]
+    assert len(lines) == 1 and lines[0].reason == "state_unknown"
+
+
+def test_response_serialises_cookies_as_a_list():
+    result = Response(200, "x", "default-src 'none'", cookies=("a=1", "b=2")).to_api_gateway()
+    assert result["cookies"] == ["a=1", "b=2"]
+    assert "Set-Cookie" not in result["headers"]
