@@ -29,9 +29,9 @@ def _template(name: str) -> Template:
     return Template(resources.files(__package__).joinpath("templates", name).read_text("utf-8"))
 
 
-def _render(name: str, **values: str) -> str:
+def _render(template_name: str, **values: str) -> str:
     safe = {key: value if isinstance(value, Trusted) else escape(value, quote=True) for key, value in values.items()}
-    return _template(name).substitute(safe)
+    return _template(template_name).substitute(safe)
 
 
 @cache
