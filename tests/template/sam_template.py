@@ -1,0 +1,187 @@
+"""The SAM template, read and translated offline, for tests that state what it must deploy.
+
+`translated()` runs the same SAM transform CloudFormation runs, with no AWS call: the translator's
+managed-policy lookup (an IAM ListPolicies call) is replaced by an empty map, and the region comes
+from a local boto3 session. Expressions stay unresolved, in CloudFormation's long form, so a test
+compares a resource reference such as `{"Fn::GetAtt": ["ConnectTable", "Arn"]}` exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from samtranslator.public.parser import Parser
+from samtranslator.public.translator import ManagedPolicyLoader, Translator
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+
+# Where `sam package` would have uploaded the local CodeUri; the transform accepts only S3 code.
+PACKAGED_CODE_URI = "s3://packaged-code/functions.zip"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads `!Ref X`, `!GetAtt A.B`, `!Sub ...` as their long forms, without touching yaml's loaders."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+class OfflineManagedPolicyLoader(ManagedPolicyLoader):
+    """Knows no managed policy by name, so the transform never asks IAM for the list."""
+
+    def __init__(self) -> None:
+        super().__init__(iam_client=None)
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@functools.cache
+def _sam() -> dict[str, Any]:
+    return yaml.load(TEMPLATE_PATH.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
+
+
+@functools.cache
+def _translated() -> dict[str, Any]:
+    template = copy.deepcopy(_sam())
+    template.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = PACKAGED_CODE_URI
+    translator = Translator(
+        managed_policy_map=None,
+        sam_parser=Parser(),
+        boto_session=boto3.session.Session(region_name="us-east-1"),
+    )
+    return translator.translate(
+        template,
+        parameter_values={},
+        get_managed_policy_map=OfflineManagedPolicyLoader().load,
+    )
+
+
+def sam() -> dict[str, Any]:
+    """The template as written (SAM resources, Globals), as a fresh copy."""
+    return copy.deepcopy(_sam())
+
+
+def translated() -> dict[str, Any]:
+    """The CloudFormation template SAM's transform produces, as a fresh copy."""
+    return copy.deepcopy(_translated())
+
+
+def resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return template["Resources"][logical_id]
+
+
+def resources_of_type(template: dict[str, Any], type_name: str) -> dict[str, dict[str, Any]]:
+    return {rid: r for rid, r in template["Resources"].items() if r["Type"] == type_name}
+
+
+def function_role_id(template: dict[str, Any], function_id: str) -> str:
+    role = resource(template, function_id)["Properties"]["Role"]
+    assert set(role) == {"Fn::GetAtt"} and role["Fn::GetAtt"][1] == "Arn", role
+    return role["Fn::GetAtt"][0]
+
+
+def _refers_to_role(roles: list[Any], role_id: str) -> bool:
+    return {"Ref": role_id} in roles
+
+
+def policy_documents(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """Every policy document that applies to the role: inline ones and standalone policy resources."""
+    documents = [p["PolicyDocument"] for p in resource(template, role_id)["Properties"].get("Policies", [])]
+    for standalone in template["Resources"].values():
+        if standalone["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
+            properties = standalone["Properties"]
+            if _refers_to_role(properties.get("Roles", []), role_id) or properties.get("RoleName") == {"Ref": role_id}:
+                documents.append(properties["PolicyDocument"])
+    return documents
+
+
+def statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    found = []
+    for document in policy_documents(template, role_id):
+        body = document["Statement"]
+        found.extend(body if isinstance(body, list) else [body])
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def grants(template: dict[str, Any], role_id: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs the role's Allow statements grant; resource as canonical JSON."""
+    return {
+        (action, json.dumps(target, sort_keys=True))
+        for statement in statements(template, role_id)
+        if statement.get("Effect") == "Allow"
+        for action in _as_list(statement.get("Action", []))
+        for target in _as_list(statement.get("Resource", []))
+    }
+
+
+def cfn(expression: Any) -> str:
+    """A CloudFormation expression (or literal) in the canonical form `grants` uses."""
+    return json.dumps(expression, sort_keys=True)
+
+
+def managed_policy_arns(template: dict[str, Any], role_id: str) -> list[Any]:
+    arns = list(resource(template, role_id)["Properties"].get("ManagedPolicyArns", []))
+    for managed_id, managed in resources_of_type(template, "AWS::IAM::ManagedPolicy").items():
+        if _refers_to_role(managed["Properties"].get("Roles", []), role_id):
+            arns.append({"Ref": managed_id})
+    return arns
+
+
+def environment(template: dict[str, Any], function_id: str) -> dict[str, Any]:
+    return resource(template, function_id)["Properties"].get("Environment", {}).get("Variables", {})
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function_id: str | None
+    payload_format_version: str | None
+
+
+def http_api_routes(template: dict[str, Any]) -> list[Route]:
+    """The routes API Gateway gets from the HttpApi's OpenAPI body, with the function each invokes."""
+    body = resource(template, "HttpApi")["Properties"]["Body"]
+    routes = []
+    for path, operations in body["paths"].items():
+        for method, operation in operations.items():
+            integration = operation["x-amazon-apigateway-integration"]
+            target = re.search(r"/functions/\$\{(\w+)\.Arn\}/invocations$", integration["uri"].get("Fn::Sub", ""))
+            routes.append(
+                Route(
+                    method=method.upper(),
+                    path=path,
+                    function_id=target.group(1) if target else None,
+                    payload_format_version=integration.get("payloadFormatVersion"),
+                )
+            )
+    return routes

@@ -1,0 +1,82 @@
+"""Least privilege, as deployed: each function's role grants exactly what its step of the flow needs.
+
+Read from the CloudFormation SAM's transform produces, so policy templates, Globals and anything SAM
+adds are included; resources are compared as the CloudFormation expressions the stack resolves.
+"""
+
+from sam_template import cfn, function_role_id, grants, managed_policy_arns, statements, translated
+
+TABLE = cfn({"Fn::GetAtt": ["ConnectTable", "Arn"]})
+TOKEN_KEY = cfn({"Fn::GetAtt": ["TokenKey", "Arn"]})
+CLIENT_SECRET = cfn(
+    {"Fn::If": ["CreateClientSecret", {"Ref": "ClientSecret"}, {"Ref": "ExistingClientSecretArn"}]}
+)
+# Logs only: CreateLogGroup, CreateLogStream, PutLogEvents. (The offline transform's region is us-east-1.)
+BASIC_EXECUTION_ROLE = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+FUNCTIONS = ("StartFunction", "CallbackFunction")
+
+
+def _grants(function_id: str) -> set[tuple[str, str]]:
+    template = translated()
+    return grants(template, function_role_id(template, function_id))
+
+
+def test_start_function_may_only_put_pending_authorizations_into_the_table():
+    assert _grants("StartFunction") == {("dynamodb:PutItem", TABLE)}
+
+
+def test_callback_function_may_consume_and_store_items_read_its_secret_and_encrypt_tokens():
+    assert _grants("CallbackFunction") == {
+        ("dynamodb:DeleteItem", TABLE),
+        ("dynamodb:PutItem", TABLE),
+        ("secretsmanager:GetSecretValue", CLIENT_SECRET),
+        ("kms:Encrypt", TOKEN_KEY),
+    }
+
+
+def test_start_function_has_no_grant_on_the_client_secret_or_the_token_key():
+    granted_resources = {target for _, target in _grants("StartFunction")}
+
+    assert granted_resources.isdisjoint({CLIENT_SECRET, TOKEN_KEY})
+
+
+def test_no_function_grant_uses_a_wildcard():
+    wildcards = {
+        (function_id, action, target)
+        for function_id in FUNCTIONS
+        for action, target in _grants(function_id)
+        if "*" in action or "*" in target
+    }
+
+    assert wildcards == set()
+
+
+def test_no_function_may_scan_the_table_or_decrypt_tokens():
+    actions = {action.lower() for function_id in FUNCTIONS for action, _ in _grants(function_id)}
+
+    assert actions.isdisjoint({"dynamodb:scan", "kms:decrypt"})
+
+
+def test_every_policy_statement_is_a_plain_allow_without_negations():
+    template = translated()
+    irregular = [
+        (function_id, statement)
+        for function_id in FUNCTIONS
+        for statement in statements(template, function_role_id(template, function_id))
+        if statement.get("Effect") != "Allow" or {"NotAction", "NotResource"} & statement.keys()
+    ]
+
+    assert irregular == []
+
+
+def test_function_roles_attach_only_the_aws_managed_basic_execution_policy():
+    template = translated()
+    attached = {
+        function_id: managed_policy_arns(template, function_role_id(template, function_id))
+        for function_id in FUNCTIONS
+    }
+
+    assert attached == {
+        "StartFunction": [BASIC_EXECUTION_ROLE],
+        "CallbackFunction": [BASIC_EXECUTION_ROLE],
+    }
