@@ -1,0 +1,47 @@
+# Everyday commands. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+SAM := $(TOOLS)/bin/sam
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast validate build check bench deploy clean
+
+help:  ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt functions/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt
+	touch $@
+
+run: $(VENV)/.installed  ## Run the whole flow locally (embedded AWS + PagerDuty stand-in) on http://localhost:3000
+	$(PY) -m local.stack
+
+test: $(VENV)/.installed  ## Run every test: unit, moto, local HTTP stack, template, headless Chromium
+	$(PY) -m pytest
+
+test-fast: $(VENV)/.installed  ## Run the tests that need no browser
+	$(PY) -m pytest -m "not browser"
+
+validate: $(TOOLS)/.installed  ## sam validate --lint (cfn-lint)
+	$(SAM) validate --lint
+
+build: $(TOOLS)/.installed  ## sam build for python3.13 arm64 (no Docker needed)
+	$(SAM) build
+
+check: validate build  ## Infrastructure checks CI runs before the tests
+
+deploy: build  ## Build, then deploy with SAM's guided prompts
+	$(SAM) deploy --guided
+
+clean:  ## Remove build output and test artifacts
+	rm -rf .aws-sam test-artifacts .pytest_cache
