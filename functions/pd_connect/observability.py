@@ -7,6 +7,7 @@ Tracing (X-Ray) is left out on purpose: importing it costs about a quarter secon
 
 from __future__ import annotations
 
+import logging
 import os
 
 from aws_lambda_powertools.logging import Logger
@@ -15,6 +16,11 @@ from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "pagerduty-connect")
 
 logger = Logger(service=SERVICE)
+
+# At DEBUG, botocore logs response bodies (the client secret, KMS plaintext) and urllib3 logs
+# URLs. Whatever level the app runs at, these libraries never log below INFO.
+for _library in ("botocore", "boto3", "urllib3", "requests"):
+    logging.getLogger(_library).setLevel(max(logging.INFO, logging.getLogger(_library).level))
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "PagerDutyConnect")
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
