@@ -2,6 +2,8 @@
 
 Reconnecting replaces the tokens in the same record (never a duplicate) and keeps `created_at`.
 Tokens are never stored in plaintext: `tokens` is a KMS ciphertext bound to the record's key.
+Every token change bumps `token_version`; refreshes are serialised by a short lease on the record
+(conditional writes), see access_tokens.py.
 """
 
 from __future__ import annotations
@@ -50,6 +52,88 @@ class Connection:
     scopes: str
     access_token_expires_at: int
     profile_loaded: bool  # False when /users/me failed and only the id_token was known
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    """A connection as stored, with what token refresh and operators need to see."""
+
+    connection: Connection
+    token_version: int
+    tokens_ciphertext: bytes
+    needs_reauthorization: bool
+    reauthorization_reason: str
+    refresh_lease_until: int
+    created_at: str
+    updated_at: str
+
+    @property
+    def key(self) -> ConnectionKey:
+        return self.connection.key
+
+    def summary(self) -> dict:
+        """Everything an operator may see: never the tokens."""
+        c = self.connection
+        return {
+            "key": str(c.key),
+            "account_id": c.key.account_id,
+            "user_id": c.key.user_id,
+            "user_name": c.user_name,
+            "user_email": c.user_email,
+            "subdomain": c.subdomain,
+            "region": c.region,
+            "api_base": c.api_base,
+            "scopes": c.scopes,
+            "access_token_expires_at": c.access_token_expires_at,
+            "profile_loaded": c.profile_loaded,
+            "needs_reauthorization": self.needs_reauthorization,
+            "reauthorization_reason": self.reauthorization_reason,
+            "token_version": self.token_version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def _s(item: dict, name: str, default: str = "") -> str:
+    return item.get(name, {}).get("S", default)
+
+
+def _n(item: dict, name: str, default: int = 0) -> int:
+    value = item.get(name, {}).get("N")
+    return int(value) if value is not None else default
+
+
+def stored_connection_from_item(item: dict) -> StoredConnection:
+    key = ConnectionKey(_s(item, "account_id"), _s(item, "user_id"))
+    connection = Connection(
+        key=key,
+        user_name=_s(item, "user_name"),
+        user_email=_s(item, "user_email"),
+        subdomain=_s(item, "subdomain"),
+        region=_s(item, "region", "US"),
+        api_base=_s(item, "api_base"),
+        scopes=_s(item, "scopes"),
+        access_token_expires_at=_n(item, "access_token_expires_at"),
+        profile_loaded=item.get("profile_loaded", {}).get("BOOL", True),
+    )
+    return StoredConnection(
+        connection=connection,
+        token_version=_n(item, "token_version", 1),
+        tokens_ciphertext=item.get("tokens", {}).get("B", b""),
+        needs_reauthorization=item.get("needs_reauthorization", {}).get("BOOL", False),
+        reauthorization_reason=_s(item, "reauthorization_reason"),
+        refresh_lease_until=_n(item, "refresh_lease_until"),
+        created_at=_s(item, "created_at"),
+        updated_at=_s(item, "updated_at"),
+    )
+
+
+# Attributes an operator listing reads: never the token ciphertext.
+_SUMMARY_ATTRIBUTES = (
+    "pk, kind, account_id, user_id, user_name, user_email, subdomain, region, api_base, scopes, "
+    "access_token_expires_at, profile_loaded, needs_reauthorization, reauthorization_reason, "
+    "refresh_lease_until, token_version, created_at, updated_at"
+)
 
 
 def _now_iso(clock) -> str:
@@ -108,6 +192,143 @@ class ConnectionStore:
                 else:
                     condition, values = "attribute_exists(pk) AND attribute_not_exists(token_version)", None
         raise ConnectFailure(Reason.DEPENDENCY_DOWN, "dynamodb put connection: kept conflicting")
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def find(self, key: ConnectionKey) -> StoredConnection | None:
+        """One GetItem by key (strongly consistent: a refresh may have just written)."""
+        result = self._call("get_item", TableName=self._table, Key={"pk": {"S": key.pk}}, ConsistentRead=True)
+        item = result.get("Item")
+        return stored_connection_from_item(item) if item and _s(item, "kind") == "connection" else None
+
+    def list_page(self, *, limit: int = 50, after: str | None = None) -> tuple[list[StoredConnection], str | None]:
+        """One page of connections (never their tokens) and the cursor for the next page.
+
+        Listing is an operator action over the whole table, so it pages through a Scan; every
+        lookup of one connection is a GetItem by key."""
+        request = {
+            "TableName": self._table,
+            "Limit": limit,
+            "FilterExpression": "#kind = :connection",
+            "ProjectionExpression": _SUMMARY_ATTRIBUTES.replace("kind", "#kind", 1),
+            "ExpressionAttributeNames": {"#kind": "kind"},
+            "ExpressionAttributeValues": {":connection": {"S": "connection"}},
+        }
+        if after:
+            request["ExclusiveStartKey"] = {"pk": {"S": after}}
+        result = self._call("scan", **request)
+        items = [stored_connection_from_item(item) for item in result.get("Items", [])]
+        cursor = result.get("LastEvaluatedKey", {}).get("pk", {}).get("S")
+        return items, cursor
+
+    # --- changing --------------------------------------------------------------------------------
+
+    def delete(self, key: ConnectionKey) -> bool:
+        """Delete the connection; True if there was one."""
+        result = self._call(
+            "delete_item",
+            TableName=self._table,
+            Key={"pk": {"S": key.pk}},
+            ConditionExpression="attribute_exists(pk)",
+            conditional_ok=True,
+        )
+        return result is not None
+
+    def try_lease(self, key: ConnectionKey, *, version: int, owner: str, seconds: int) -> bool:
+        """Take the refresh lease if the tokens are still at `version` and no live lease exists."""
+        now = int(self._clock())
+        result = self._call(
+            "update_item",
+            TableName=self._table,
+            Key={"pk": {"S": key.pk}},
+            UpdateExpression="SET refresh_lease_until = :until, refresh_lease_owner = :owner",
+            ConditionExpression=(
+                "token_version = :version AND needs_reauthorization = :false "
+                "AND (attribute_not_exists(refresh_lease_until) OR refresh_lease_until < :now)"
+            ),
+            ExpressionAttributeValues={
+                ":until": {"N": str(now + seconds)},
+                ":owner": {"S": owner},
+                ":version": {"N": str(version)},
+                ":now": {"N": str(now)},
+                ":false": {"BOOL": False},
+            },
+            conditional_ok=True,
+        )
+        return result is not None
+
+    def store_refreshed(self, key: ConnectionKey, *, version: int, owner: str, tokens: StoredTokens, expires_at: int, scope: str) -> int:
+        """Write refreshed tokens under our lease; returns the new token_version."""
+        new_version = version + 1
+        values = {
+            ":tokens": {"B": self._cipher.encrypt(key.pk, tokens)},
+            ":expires": {"N": str(expires_at)},
+            ":new_version": {"N": str(new_version)},
+            ":version": {"N": str(version)},
+            ":owner": {"S": owner},
+            ":now": {"S": _now_iso(self._clock)},
+        }
+        expression = "SET #tokens = :tokens, access_token_expires_at = :expires, token_version = :new_version, updated_at = :now"
+        if scope:
+            expression += ", scopes = :scope"
+            values[":scope"] = {"S": scope}
+        result = self._call(
+            "update_item",
+            TableName=self._table,
+            Key={"pk": {"S": key.pk}},
+            UpdateExpression=expression + " REMOVE refresh_lease_until, refresh_lease_owner",
+            ConditionExpression="token_version = :version AND refresh_lease_owner = :owner",
+            ExpressionAttributeNames={"#tokens": "tokens"},
+            ExpressionAttributeValues=values,
+            conditional_ok=True,
+        )
+        if result is None:
+            # Only possible if our lease lapsed and someone else refreshed: PagerDuty's answer
+            # to us is then for an already-rotated token. Say so; the caller re-reads.
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, "refresh lease lost before the write")
+        return new_version
+
+    def release_lease(self, key: ConnectionKey, *, owner: str) -> None:
+        self._call(
+            "update_item",
+            TableName=self._table,
+            Key={"pk": {"S": key.pk}},
+            UpdateExpression="REMOVE refresh_lease_until, refresh_lease_owner",
+            ConditionExpression="refresh_lease_owner = :owner",
+            ExpressionAttributeValues={":owner": {"S": owner}},
+            conditional_ok=True,
+        )
+
+    def mark_needs_reauthorization(self, key: ConnectionKey, *, owner: str, reason: str) -> None:
+        """PagerDuty refused the refresh token: keep the record, flag it for the user to reconnect."""
+        self._call(
+            "update_item",
+            TableName=self._table,
+            Key={"pk": {"S": key.pk}},
+            UpdateExpression=(
+                "SET needs_reauthorization = :true, reauthorization_reason = :reason, updated_at = :now "
+                "REMOVE refresh_lease_until, refresh_lease_owner"
+            ),
+            ConditionExpression="refresh_lease_owner = :owner",
+            ExpressionAttributeValues={
+                ":true": {"BOOL": True},
+                ":reason": {"S": reason},
+                ":owner": {"S": owner},
+                ":now": {"S": _now_iso(self._clock)},
+            },
+            conditional_ok=True,
+        )
+
+    def _call(self, operation: str, *, conditional_ok: bool = False, **request):
+        """Run one DynamoDB call; None when `conditional_ok` and the condition failed."""
+        try:
+            return getattr(self._client, operation)(**request)
+        except ClientError as error:
+            if conditional_ok and _code(error) == "ConditionalCheckFailedException":
+                return None
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb {operation}: {_code(error)}") from None
+        except BotoCoreError as error:
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb {operation}: {type(error).__name__}") from None
 
     def _put(self, item: dict, condition: str, values: dict | None) -> None:
         request = {

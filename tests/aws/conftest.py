@@ -1,5 +1,6 @@
 """moto-backed AWS for tests: the table, key and secret as template.yaml declares them."""
 
+import importlib
 import json
 import threading
 from dataclasses import dataclass
@@ -8,6 +9,11 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
+
+from local.pagerduty_standin import RegisteredClient, StandIn
+from pd_connect import access_tokens, aws_clients, client_secret
+from pd_connect.config import load_settings
+from tests.flow_driver import FlowDriver
 
 TABLE = "pagerduty-connect-test"
 CLIENT_SECRET = "test-client-secret-value"
@@ -61,3 +67,52 @@ def aws(atomic_dynamodb):
 
 def scan_all(aws: Aws) -> list[dict]:
     return aws.dynamodb.scan(TableName=aws.table_name)["Items"]
+
+
+SITE = "https://connect.example.com"
+REDIRECT_URI = f"{SITE}/callback"
+CLIENT_ID = "test-client-id"
+
+
+@pytest.fixture
+def standin():
+    with StandIn(clients=[RegisteredClient(CLIENT_ID, CLIENT_SECRET, (REDIRECT_URI,))]) as pd:
+        yield pd
+
+
+@pytest.fixture
+def handlers(aws, standin, monkeypatch):
+    env = {
+        "PD_CLIENT_ID": CLIENT_ID,
+        "PD_SCOPES": "read",
+        "PD_REDIRECT_URI": "",  # derived from the API's domain, as when deployed without RedirectUrl
+        "TABLE_NAME": aws.table_name,
+        "TOKEN_KEY_ID": aws.key_id,
+        "CLIENT_SECRET_ID": aws.secret_id,
+        "PD_IDENTITY_URL": standin.base_url,
+        "PD_API_URL": standin.base_url,
+        "PD_API_URL_EU": f"{standin.base_url}/eu",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    fresh_container(monkeypatch)
+    start = importlib.reload(importlib.import_module("start_handler"))
+    callback = importlib.reload(importlib.import_module("callback_handler"))
+    yield start.handler, callback.handler
+    load_settings.cache_clear()
+
+
+@pytest.fixture
+def browser(handlers):
+    return FlowDriver(*handlers, site=SITE)
+
+
+
+
+def fresh_container(monkeypatch):
+    """Forget everything a warm Lambda container would have cached."""
+    load_settings.cache_clear()
+    for cached in (aws_clients.dynamodb, aws_clients.kms, aws_clients.secretsmanager):
+        cached.cache_clear()
+    monkeypatch.setattr(client_secret, "_provider", None)
+    monkeypatch.setattr(access_tokens, "_default", None)

@@ -1,6 +1,5 @@
 """The whole connect flow through both handlers: moto for AWS, the strict stand-in for PagerDuty."""
 
-import importlib
 import json
 import logging
 import threading
@@ -8,52 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from local.pagerduty_standin import DemoUser, RegisteredClient, StandIn, US_ACCOUNT
-from pd_connect import aws_clients, client_secret
-from pd_connect.config import load_settings
+from local.pagerduty_standin import DemoUser, US_ACCOUNT
 from tests.flow_driver import FlowDriver, LambdaContext, http_event
 
-from .conftest import CLIENT_SECRET, scan_all
+from .conftest import CLIENT_SECRET, scan_all  # noqa: F401
 
-SITE = "https://connect.example.com"
-REDIRECT_URI = f"{SITE}/callback"
-CLIENT_ID = "test-client-id"
-
-
-@pytest.fixture
-def standin():
-    with StandIn(clients=[RegisteredClient(CLIENT_ID, CLIENT_SECRET, (REDIRECT_URI,))]) as pd:
-        yield pd
-
-
-@pytest.fixture
-def handlers(aws, standin, monkeypatch):
-    env = {
-        "PD_CLIENT_ID": CLIENT_ID,
-        "PD_SCOPES": "read",
-        "PD_REDIRECT_URI": "",  # derived from the API's domain, as when deployed without RedirectUrl
-        "TABLE_NAME": aws.table_name,
-        "TOKEN_KEY_ID": aws.key_id,
-        "CLIENT_SECRET_ID": aws.secret_id,
-        "PD_IDENTITY_URL": standin.base_url,
-        "PD_API_URL": standin.base_url,
-        "PD_API_URL_EU": f"{standin.base_url}/eu",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    load_settings.cache_clear()
-    for cached in (aws_clients.dynamodb, aws_clients.kms, aws_clients.secretsmanager):
-        cached.cache_clear()
-    monkeypatch.setattr(client_secret, "_provider", None)
-    start = importlib.reload(importlib.import_module("start_handler"))
-    callback = importlib.reload(importlib.import_module("callback_handler"))
-    yield start.handler, callback.handler
-    load_settings.cache_clear()
-
-
-@pytest.fixture
-def browser(handlers):
-    return FlowDriver(*handlers, site=SITE)
+from .conftest import CLIENT_ID, REDIRECT_URI, SITE
 
 
 def connections(aws):

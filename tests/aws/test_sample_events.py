@@ -7,7 +7,7 @@ import pytest
 
 from tests.flow_driver import LambdaContext
 
-from .test_connect_flow import handlers, standin  # noqa: F401 - fixtures
+
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -22,7 +22,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
         ("callback-bad-state.json", 1, 400, ">state_unknown<"),
     ],
 )
-def test_sample_event(handlers, name, function, status, marker):  # noqa: F811
+def test_sample_event(handlers, name, function, status, marker):
     event = json.loads((EVENTS / name).read_text())
     result = handlers[function](event, LambdaContext())
     assert result["statusCode"] == status

@@ -1,0 +1,199 @@
+"""Valid access tokens for stored connections, months after the user connected.
+
+`get_access_token(key)` returns the stored access token, refreshing it first when it is within
+`REFRESH_MARGIN_SECONDS` of expiry. PagerDuty rotates refresh tokens (the old one must be treated
+as single-use), so two processes refreshing at once would make one of them lose the connection.
+Refresh is therefore serialised across processes by a lease on the record:
+
+1. read the record (GetItem) and note its `token_version`;
+2. take the lease with a conditional UpdateItem (same version, no live lease) — exactly one caller
+   wins; the others poll the record until the version moves on, then use the new token;
+3. the winner calls PagerDuty, then writes the new tokens and version+1 (conditioned on its lease)
+   before anyone uses them.
+
+The window that remains: if the process dies after PagerDuty answered and before step 3's write,
+the new refresh token is lost and the stored one has been rotated away. The lease lapses after
+`LEASE_SECONDS`; the next caller refreshes with the stored token, PagerDuty answers invalid_grant,
+and the connection is marked `needs_reauthorization` (never deleted): the user reconnects once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import requests
+
+from . import aws_clients
+from .client_secret import client_secret
+from .config import Settings, load_settings
+from .connections import ConnectionKey, ConnectionStore, StoredConnection
+from .failures import ConnectFailure, Reason
+from .token_cipher import StoredTokens, TokenCipher
+from .token_endpoint import InvalidClient, InvalidGrant, refresh
+
+REFRESH_MARGIN_SECONDS = 300  # refresh when less than this is left: covers clock skew and a slow call
+LEASE_SECONDS = 20  # longer than a refresh call can take (token timeout is 3 + 8 s)
+WAIT_SECONDS = 25  # how long a caller waits for someone else's refresh before giving up
+POLL_SECONDS = 0.1
+
+
+class ConnectionNotFound(LookupError):
+    """No connection is stored under this key."""
+
+
+class NeedsReauthorization(RuntimeError):
+    """PagerDuty no longer accepts this connection's refresh token: the user must connect again."""
+
+
+class TokenRefreshFailed(RuntimeError):
+    """The token needed refreshing and PagerDuty (or AWS) could not do it now; try again later."""
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    version: int  # token_version of the record it came from (lets a 401 ask for a newer one)
+    api_base: str
+    region: str
+
+    def __repr__(self) -> str:
+        return f"AccessToken(version={self.version}, region={self.region!r}, token=<redacted>)"
+
+
+class AccessTokens:
+    """Reads, decrypts and refreshes tokens. Thread-safe; one per container is enough."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ConnectionStore,
+        cipher: TokenCipher,
+        session: requests.Session | None = None,
+        clock=time.time,
+        sleep=time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._cipher = cipher
+        self._session = session or requests.Session()
+        self._clock = clock
+        self._sleep = sleep
+        # Decrypted tokens by record and version: a warm container makes no KMS call until the
+        # tokens change. Keyed by version, so a refresh elsewhere is never shadowed.
+        self._decrypted: dict[str, tuple[int, StoredTokens]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: ConnectionKey, *, reject_version: int | None = None) -> AccessToken:
+        """A valid access token. `reject_version`: the caller saw that version's token refused
+        (HTTP 401), so refresh unless the record has already moved past it."""
+        deadline = self._clock() + WAIT_SECONDS
+        while True:
+            record = self._find(key)
+            fresh_enough = record.connection.access_token_expires_at - REFRESH_MARGIN_SECONDS > self._clock()
+            if fresh_enough and record.token_version != reject_version:
+                return self._access_token(record)
+            owner = uuid.uuid4().hex
+            if self._store.try_lease(key, version=record.token_version, owner=owner, seconds=LEASE_SECONDS):
+                return self._refresh(record, owner)
+            if self._clock() > deadline:
+                raise TokenRefreshFailed(f"{key}: timed out waiting for another caller's refresh")
+            self._sleep(POLL_SECONDS)  # someone else holds the lease: wait for their new version
+
+    def _find(self, key: ConnectionKey) -> StoredConnection:
+        record = self._store.find(key)
+        if record is None:
+            raise ConnectionNotFound(str(key))
+        if record.needs_reauthorization:
+            raise NeedsReauthorization(f"{key}: {record.reauthorization_reason or 'refresh refused'}")
+        return record
+
+    def _tokens(self, record: StoredConnection) -> StoredTokens:
+        pk = record.key.pk
+        with self._lock:
+            cached = self._decrypted.get(pk)
+        if cached and cached[0] == record.token_version:
+            return cached[1]
+        tokens = self._cipher.decrypt(pk, record.tokens_ciphertext)
+        with self._lock:
+            self._decrypted[pk] = (record.token_version, tokens)
+        return tokens
+
+    def _access_token(self, record: StoredConnection, tokens: StoredTokens | None = None) -> AccessToken:
+        tokens = tokens or self._tokens(record)
+        c = record.connection
+        return AccessToken(tokens.access_token, record.token_version, c.api_base, c.region)
+
+    def _refresh(self, record: StoredConnection, owner: str) -> AccessToken:
+        key = record.key
+        try:
+            current = self._tokens(record)
+            new = self._call_pagerduty(current.refresh_token)
+        except InvalidGrant:
+            self._store.mark_needs_reauthorization(key, owner=owner, reason="invalid_grant on refresh")
+            raise NeedsReauthorization(f"{key}: PagerDuty refused the refresh token (invalid_grant)") from None
+        except ConnectFailure as failure:
+            self._store.release_lease(key, owner=owner)
+            if record.connection.access_token_expires_at > self._clock():
+                return self._access_token(record)  # not expired yet: use it, refresh next time
+            raise TokenRefreshFailed(f"{key}: {failure.reason.code} ({failure.detail})") from None
+        tokens = StoredTokens(new.access_token, new.refresh_token)
+        try:
+            version = self._store.store_refreshed(
+                key, version=record.token_version, owner=owner, tokens=tokens, expires_at=new.expires_at, scope=new.scope
+            )
+        except ConnectFailure as failure:
+            # The window described above: PagerDuty rotated, we could not write.
+            self._store.release_lease(key, owner=owner)
+            raise TokenRefreshFailed(f"{key}: refreshed but not stored: {failure.detail}") from None
+        with self._lock:
+            self._decrypted[key.pk] = (version, tokens)
+        c = record.connection
+        return AccessToken(tokens.access_token, version, c.api_base, c.region)
+
+    def _call_pagerduty(self, refresh_token: str):
+        def attempt(secret: str):
+            return refresh(
+                self._session,
+                self._settings.identity_url,
+                client_id=self._settings.client_id,
+                client_secret=secret,
+                refresh_token=refresh_token,
+                clock=self._clock,
+            )
+
+        secret = client_secret(self._settings.client_secret_id)
+        try:
+            return attempt(secret)
+        except InvalidClient:
+            fresh = client_secret(self._settings.client_secret_id, force_fetch=True)
+            if fresh == secret:
+                raise
+            return attempt(fresh)
+
+
+_default: AccessTokens | None = None
+_default_lock = threading.Lock()
+
+
+def default_access_tokens() -> AccessTokens:
+    """The container's AccessTokens, configured from the environment (see README)."""
+    global _default  # container-level: clients and the decrypted-token cache, no request data
+    with _default_lock:
+        if _default is None:
+            settings = load_settings(needs_secrets=True)
+            cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
+            store = ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
+            _default = AccessTokens(settings, store, cipher)
+        return _default
+
+
+def get_access_token(key: ConnectionKey | str) -> str:
+    """A valid access token for the connection `key` ("ACCOUNT_ID/USER_ID" or a ConnectionKey),
+    refreshed first if it is about to expire. Raises ConnectionNotFound, NeedsReauthorization
+    or TokenRefreshFailed."""
+    if isinstance(key, str):
+        key = ConnectionKey.parse(key)
+    return default_access_tokens().get(key).token
