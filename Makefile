@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast validate build check bench deploy clean
+.PHONY: help run test test-fast admin validate build check bench deploy clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ test: $(VENV)/.installed  ## Run every test: unit, moto, local HTTP stack, templ
 
 test-fast: $(VENV)/.installed  ## Run the tests that need no browser
 	$(PY) -m pytest -m "not browser"
+
+admin: $(VENV)/.installed  ## Operate stored connections: make admin ARGS="list" (show|refresh|delete KEY, --json)
+	$(PY) -m admin $(ARGS)
 
 validate: $(TOOLS)/.installed  ## sam validate --lint (cfn-lint)
 	$(SAM) validate --lint

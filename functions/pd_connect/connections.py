@@ -128,12 +128,14 @@ def stored_connection_from_item(item: dict) -> StoredConnection:
     )
 
 
-# Attributes an operator listing reads: never the token ciphertext.
+# Attributes an operator listing reads: never the token ciphertext. Aliased, as several
+# (region, kind, ...) are DynamoDB reserved words.
 _SUMMARY_ATTRIBUTES = (
-    "pk, kind, account_id, user_id, user_name, user_email, subdomain, region, api_base, scopes, "
-    "access_token_expires_at, profile_loaded, needs_reauthorization, reauthorization_reason, "
-    "refresh_lease_until, token_version, created_at, updated_at"
+    "pk", "kind", "account_id", "user_id", "user_name", "user_email", "subdomain", "region", "api_base",
+    "scopes", "access_token_expires_at", "profile_loaded", "needs_reauthorization", "reauthorization_reason",
+    "refresh_lease_until", "token_version", "created_at", "updated_at",
 )
+_SUMMARY_NAMES = {f"#a{i}": name for i, name in enumerate(_SUMMARY_ATTRIBUTES)}
 
 
 def _now_iso(clock) -> str:
@@ -209,9 +211,9 @@ class ConnectionStore:
         request = {
             "TableName": self._table,
             "Limit": limit,
-            "FilterExpression": "#kind = :connection",
-            "ProjectionExpression": _SUMMARY_ATTRIBUTES.replace("kind", "#kind", 1),
-            "ExpressionAttributeNames": {"#kind": "kind"},
+            "FilterExpression": "#a1 = :connection",
+            "ProjectionExpression": ", ".join(_SUMMARY_NAMES),
+            "ExpressionAttributeNames": _SUMMARY_NAMES,
             "ExpressionAttributeValues": {":connection": {"S": "connection"}},
         }
         if after:

@@ -1,0 +1,180 @@
+"""pdconnect admin: list, show, refresh and delete stored connections. Never prints a token.
+
+Configuration is the functions' own environment (TABLE_NAME, TOKEN_KEY_ID, CLIENT_SECRET_ID,
+PD_CLIENT_ID, and PD_IDENTITY_URL / AWS_ENDPOINT_URL for the local stack), or `--stack NAME` to
+read it from a deployed CloudFormation stack. The same commands work locally and against AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timezone
+
+from pd_connect import aws_clients
+from pd_connect.access_tokens import AccessTokens, NeedsReauthorization, TokenRefreshFailed
+from pd_connect.config import ConfigError, load_settings
+from pd_connect.connections import ConnectionKey, ConnectionStore, StoredConnection
+from pd_connect.disconnect import REVOKE_IN_PAGERDUTY, disconnect
+from pd_connect.failures import ConnectFailure
+from pd_connect.token_cipher import TokenCipher
+
+# CloudFormation outputs/parameters -> the environment variables the library reads.
+STACK_SETTINGS = {
+    "ConnectTableName": "TABLE_NAME",
+    "TokenKeyArn": "TOKEN_KEY_ID",
+    "ClientSecretArn": "CLIENT_SECRET_ID",
+    "PagerDutyClientId": "PD_CLIENT_ID",
+}
+
+
+def _load_stack(name: str) -> None:
+    import boto3  # only for --stack
+
+    (stack,) = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+    values = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    values.update({p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])})
+    for source, variable in STACK_SETTINGS.items():
+        if values.get(source):
+            os.environ.setdefault(variable, values[source])
+
+
+def _store() -> tuple[ConnectionStore, TokenCipher]:
+    settings = load_settings(needs_secrets=True)
+    cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
+    return ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher), cipher
+
+
+def _when(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds") if epoch else "-"
+
+
+def _print_table(rows: list[StoredConnection]) -> None:
+    header = f"{'KEY':<28} {'NAME':<24} {'SUBDOMAIN':<18} {'REGION':<6} {'TOKEN EXPIRES':<25} STATUS"
+    print(header)
+    for row in rows:
+        c = row.connection
+        status = "needs reauthorization" if row.needs_reauthorization else "ok"
+        print(f"{str(c.key):<28} {c.user_name[:24]:<24} {c.subdomain[:18]:<18} {c.region:<6} {_when(c.access_token_expires_at):<25} {status}")
+
+
+def cmd_list(args, out) -> int:
+    store, _ = _store()
+    rows, cursor = [], None
+    while True:
+        page, cursor = store.list_page(limit=args.page_size, after=cursor)
+        rows.extend(page)
+        if not cursor or (args.limit and len(rows) >= args.limit):
+            break
+    rows = rows[: args.limit] if args.limit else rows
+    if args.json:
+        json.dump([r.summary() for r in rows], out, indent=2)
+        out.write("\n")
+    else:
+        _print_table(rows)
+        print(f"{len(rows)} connection(s)")
+    return 0
+
+
+def _find(store: ConnectionStore, key: ConnectionKey) -> StoredConnection | None:
+    record = store.find(key)
+    if record is None:
+        print(f"no connection {key}", file=sys.stderr)
+    return record
+
+
+def cmd_show(args, out) -> int:
+    store, _ = _store()
+    record = _find(store, args.key)
+    if record is None:
+        return 1
+    summary = record.summary()
+    if args.json:
+        json.dump(summary, out, indent=2)
+        out.write("\n")
+    else:
+        for name, value in summary.items():
+            print(f"{name:<24} {value}")
+    return 0
+
+
+def cmd_refresh(args, out) -> int:
+    store, cipher = _store()
+    record = _find(store, args.key)
+    if record is None:
+        return 1
+    tokens = AccessTokens(load_settings(needs_secrets=True), store, cipher)
+    try:
+        token = tokens.get(args.key, reject_version=record.token_version)
+    except NeedsReauthorization as error:
+        print(f"needs reauthorization: {error}", file=sys.stderr)
+        return 3
+    except TokenRefreshFailed as error:
+        print(f"refresh failed: {error}", file=sys.stderr)
+        return 4
+    after = store.find(args.key)
+    result = {"key": str(args.key), "token_version": token.version, "access_token_expires_at": _when(after.connection.access_token_expires_at)}
+    if args.json:
+        json.dump(result, out, indent=2)
+        out.write("\n")
+    else:
+        print(f"refreshed {args.key}: token version {result['token_version']}, expires {result['access_token_expires_at']}")
+    return 0
+
+
+def cmd_delete(args, out) -> int:
+    store, _ = _store()
+    if not args.yes:
+        print(f"refusing to delete {args.key} without --yes", file=sys.stderr)
+        return 2
+    deleted = disconnect(args.key, store)
+    if args.json:
+        json.dump({"key": str(args.key), "deleted": deleted, "revoke": REVOKE_IN_PAGERDUTY}, out, indent=2)
+        out.write("\n")
+    elif deleted:
+        print(f"deleted {args.key}\n{REVOKE_IN_PAGERDUTY}")
+    else:
+        print(f"no connection {args.key}", file=sys.stderr)
+    return 0 if deleted else 1
+
+
+def _key(text: str) -> ConnectionKey:
+    try:
+        return ConnectionKey.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m admin", description="Operate stored PagerDuty connections (tokens are never shown).")
+    p.add_argument("--stack", help="read settings from this deployed CloudFormation stack")
+    commands = p.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    listing = commands.add_parser("list", parents=[common], help="list connections")
+    listing.add_argument("--limit", type=int, default=0, help="stop after this many")
+    listing.add_argument("--page-size", type=int, default=100)
+    listing.set_defaults(run=cmd_list)
+    for name, run, text in (("show", cmd_show, "show one connection"), ("refresh", cmd_refresh, "refresh one connection's tokens now"), ("delete", cmd_delete, "delete one connection")):
+        command = commands.add_parser(name, parents=[common], help=text)
+        command.add_argument("key", type=_key, help="ACCOUNT_ID/USER_ID as `list` prints it")
+        if name == "delete":
+            command.add_argument("--yes", action="store_true", help="really delete")
+        command.set_defaults(run=run)
+    return p
+
+
+def main(argv: list[str] | None = None, out=sys.stdout) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.stack:
+            _load_stack(args.stack)
+        return args.run(args, out)
+    except ConfigError as error:
+        print(f"configuration: {error}", file=sys.stderr)
+        return 2
+    except ConnectFailure as failure:
+        print(f"failed: {failure.reason.code} ({failure.detail})", file=sys.stderr)
+        return 5
