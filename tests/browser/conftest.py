@@ -1,0 +1,145 @@
+"""Headless Chromium (Debian's `chromium`, driven by Playwright) against the local stack, started
+the way `make run` starts it: `python -m local.stack` in its own process."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPOSITORY / "test-artifacts" / "browser"
+# The flags that work as root on these machines, and keep Chromium off the (closed) network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    """The running local stack; yields its landing URL (http://localhost:PORT/)."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PD_"))}
+    env.update(PORT=str(port), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.stack"], cwd=REPOSITORY, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output, deadline = [], time.time() + 60
+    try:
+        while time.time() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            match = re.search(r"Open (http://localhost:\d+/?)", line)
+            if match:
+                yield match.group(1).rstrip("/")
+                break
+        else:
+            pytest.fail("local stack did not start:\n" + "".join(output))
+        if process.poll() is not None and not any("Open" in line for line in output):
+            pytest.fail("local stack exited:\n" + "".join(output))
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("local stack did not stop on Ctrl-C")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (CI must install Debian's chromium)")
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+AVATAR_PNG = _png(96, 96, (6, 172, 56))
+
+
+@pytest.fixture
+def new_page(chromium, request):
+    """Pages in fresh browser contexts (separate cookie jars). Avatars from Gravatar are served
+    locally (no internet here); CSP violations and page errors are collected for assertions."""
+    contexts = []
+
+    def make():
+        context = chromium.new_context()
+        context.route("https://secure.gravatar.com/**", lambda route: route.fulfill(status=200, content_type="image/png", body=AVATAR_PNG))
+        page = context.new_page()
+        page.problems = []
+        page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        contexts.append(context)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    test = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)
+
+    def take(page, label: str) -> Path:
+        path = ARTIFACTS / f"{test}--{label}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
