@@ -1,0 +1,28 @@
+"""The whole "Connect your PagerDuty account" flow on one machine, without Docker.
+
+    python -m local.stack                   # everything in one process; open the printed URL
+    python -m local.stack --services-only   # only AWS + PagerDuty, for `sam local start-api`
+    python -m local.stack --write-sam-local-env   # regenerate local/sam-local-env.json
+
+What runs (one process, stopped by Ctrl-C or SIGTERM):
+- the HTTP API at http://localhost:3000 (PORT overrides; bound to 127.0.0.1): the template's
+  HttpApi routes, each request handed to the unmodified handler as a payload 2.0 event;
+- AWS: moto's server on a free loopback port, with the template's DynamoDB table, KMS key and
+  Secrets Manager secret created in it (AWS_ENDPOINT_URL set: that endpoint is used instead);
+  region AWS_REGION, default us-east-1; credentials are always fake;
+- PagerDuty: the stand-in (local/pagerduty_standin) on a free loopback port, with a generated
+  client whose redirect URI is http://localhost:<PORT>/callback. To use your own PagerDuty app
+  instead, set PD_IDENTITY_URL, PD_API_URL, PD_CLIENT_ID and PD_CLIENT_SECRET (optionally
+  PD_API_URL_EU, PD_SCOPES) and register http://localhost:<PORT>/callback in the app.
+
+With Docker (`--services-only`), fixed ports, bound to all interfaces so containers reach them:
+- 5001  embedded AWS (moto), reached from containers as http://host.docker.internal:5001
+- 8090  PagerDuty stand-in, as http://pagerduty.localhost:8090 from containers and browser alike
+- 3000  `sam local start-api` itself, which the printed command starts:
+        sam build && sam local start-api --env-vars local/sam-local-env.json --port 3000
+            --add-host host.docker.internal:host-gateway --add-host pagerduty.localhost:host-gateway
+  sam local passes a container only the variables the template declares; the ones it does not
+  declare (AWS_ENDPOINT_URL, PD_IDENTITY_URL, PD_API_URL, PD_API_URL_EU) are listed at start.
+
+Development tooling only: nothing under functions/ imports this package.
+"""

@@ -1,0 +1,103 @@
+"""Start the whole flow in this process: local AWS, PagerDuty, the handlers behind a local API.
+
+Order matters: the API port is bound first (the redirect URI names it), AWS and PagerDuty come
+next, the template's resources are created with the client secret in place, and only then are
+the handlers imported, with their environment already set, as Lambda would have it at cold start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .api_gateway import LocalApiGateway
+from .aws import LocalAws, point_process_at, start_aws
+from .intrinsics import Resolver, environment_of, runtime_logging_environment
+from .lambda_runtime import load_function
+from .pagerduty import PagerDuty, start_pagerduty
+from .provision import STACK_NAME, provision
+from .routes import RouteTable
+from .template import Template, TemplateError, load_template
+
+PAGE_HOST = "localhost"  # the host printed and redirected to: one host, so the cookie comes back
+BIND_HOST = "127.0.0.1"
+CLIENT_SECRET_FIELD = "client_secret"  # where the functions read the client secret from the secret's JSON
+
+
+@dataclass
+class RunningStack:
+    landing_url: str
+    aws: LocalAws
+    pagerduty: PagerDuty
+    template: Template
+    _exit: contextlib.ExitStack
+
+    def stop(self) -> None:
+        self._exit.close()
+
+
+def pseudo_parameters(aws: LocalAws) -> dict[str, str]:
+    return {
+        "AWS::Region": aws.region,
+        "AWS::AccountId": aws.account_id,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::StackName": STACK_NAME,
+        "AWS::StackId": f"arn:aws:cloudformation:{aws.region}:{aws.account_id}:stack/{STACK_NAME}/local",
+    }
+
+
+def start_stack(template_path: Path, *, port: int, env: Mapping[str, str]) -> RunningStack:
+    template = load_template(template_path)
+    if not template.routes:
+        raise TemplateError(f"{template.path.name} has no HttpApi routes to serve")
+    with contextlib.ExitStack() as exit_stack:
+        gateway = LocalApiGateway(host=BIND_HOST, port=port)
+        exit_stack.callback(gateway.stop)
+        base_url = f"http://{PAGE_HOST}:{gateway.port}"
+        redirect_uri = f"{base_url}/callback"
+
+        aws = start_aws(env)
+        exit_stack.callback(aws.stop)
+        point_process_at(aws)
+        pagerduty = start_pagerduty(env, redirect_uri=redirect_uri)
+        exit_stack.callback(pagerduty.stop)
+
+        resolver = Resolver(template, pseudo_parameters=pseudo_parameters(aws))
+        provision(template, resolver, aws, {CLIENT_SECRET_FIELD: pagerduty.client_secret})
+        overrides = {
+            "PD_CLIENT_ID": pagerduty.client_id,
+            "PD_REDIRECT_URI": redirect_uri,
+            **pagerduty.function_environment,
+            **aws.environment(),
+        }
+        routed = {route.function_id for route in template.routes}
+        os.environ.update(_one_environment(template, resolver, overrides, routed))
+        functions = {
+            function_id: load_function(template.functions[function_id], region=aws.region, account_id=aws.account_id)
+            for function_id in sorted(routed)
+        }
+        gateway.start(RouteTable(template.routes), functions)
+        running = RunningStack(f"{base_url}/", aws, pagerduty, template, exit_stack.pop_all())
+    return running
+
+
+def _one_environment(
+    template: Template, resolver: Resolver, overrides: Mapping[str, str], function_ids: set[str]
+) -> dict[str, str]:
+    """All functions share this process, so their environments must agree where they overlap."""
+    merged: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for function_id in sorted(function_ids):
+        function = template.functions[function_id]
+        environment = {**runtime_logging_environment(function, resolver), **environment_of(function, resolver, overrides)}
+        for name, value in environment.items():
+            if name in merged and merged[name] != value:
+                raise TemplateError(
+                    f"{name} differs between {owner[name]} and {function_id}; one process cannot hold both"
+                )
+            merged[name], owner[name] = value, function_id
+    return merged
