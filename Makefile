@@ -2,11 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 TOOLS := .venv-tools
+CHECKOV := .venv-checkov
 PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast admin validate build check bench deploy clean
+.PHONY: help run test test-fast admin validate build checkov check bench deploy clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +22,13 @@ $(TOOLS)/.installed: requirements-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install -q --upgrade pip
 	$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt
+	touch $@
+
+# checkov has a virtualenv of its own: its pins would break aws-sam-cli's in $(TOOLS).
+$(CHECKOV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV)/bin/python -m pip install -q -r requirements-checkov.txt
 	touch $@
 
 run: $(VENV)/.installed  ## Run the whole flow locally (embedded AWS + PagerDuty stand-in) on http://localhost:3000
@@ -41,7 +49,10 @@ validate: $(TOOLS)/.installed  ## sam validate --lint (cfn-lint)
 build: $(TOOLS)/.installed  ## sam build for python3.13 arm64 (no Docker needed)
 	$(SAM) build
 
-check: validate build  ## Infrastructure checks CI runs before the tests
+checkov: $(CHECKOV)/.installed  ## checkov on template.yaml (suppressions explained next to each resource)
+	$(CHECKOV)/bin/checkov --config-file .checkov.yaml
+
+check: validate build checkov  ## Infrastructure checks CI runs before the tests
 
 deploy: build  ## Build, then deploy with SAM's guided prompts
 	$(SAM) deploy --guided

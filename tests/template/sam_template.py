@@ -4,6 +4,9 @@
 managed-policy lookup (an IAM ListPolicies call) is replaced by an empty map, and the region comes
 from a local boto3 session. Expressions stay unresolved, in CloudFormation's long form, so a test
 compares a resource reference such as `{"Fn::GetAtt": ["ConnectTable", "Arn"]}` exactly.
+
+`deployed(DomainName=...)` goes one step further, as CloudFormation does at deploy time: it evaluates
+the conditions for the given parameter values and keeps only what they create.
 """
 
 from __future__ import annotations
@@ -185,3 +188,84 @@ def http_api_routes(template: dict[str, Any]) -> list[Route]:
                 )
             )
     return routes
+
+
+class _Removed:
+    """A value that resolved to AWS::NoValue: the key holding it is dropped."""
+
+
+_REMOVED = _Removed()
+
+
+def _evaluate(expression: Any, parameters: dict[str, str], conditions: dict[str, Any], seen: tuple[str, ...] = ()):
+    """A condition or rule expression, evaluated the way CloudFormation does for these parameters."""
+    if isinstance(expression, dict) and len(expression) == 1:
+        ((function, argument),) = expression.items()
+        if function == "Ref":
+            return parameters[argument]
+        if function == "Condition":
+            assert argument not in seen, f"condition cycle through {argument}"
+            return _evaluate(conditions[argument], parameters, conditions, seen + (argument,))
+        operands = [_evaluate(operand, parameters, conditions, seen) for operand in argument]
+        if function == "Fn::Equals":
+            return str(operands[0]) == str(operands[1])
+        if function == "Fn::Not":
+            return not operands[0]
+        if function == "Fn::And":
+            return all(operands)
+        if function == "Fn::Or":
+            return any(operands)
+        raise AssertionError(f"{function} is not evaluated here")
+    return expression
+
+
+def _parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, str]:
+    unknown = overrides.keys() - template["Parameters"].keys()
+    assert not unknown, f"no such parameters: {sorted(unknown)}"
+    defaults = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+    return defaults | overrides
+
+
+def _choose_branches(value: Any, conditions: dict[str, bool]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            condition, when_true, when_false = value["Fn::If"]
+            return _choose_branches(when_true if conditions[condition] else when_false, conditions)
+        if value == {"Ref": "AWS::NoValue"}:
+            return _REMOVED
+        chosen = {key: _choose_branches(item, conditions) for key, item in value.items()}
+        return {key: item for key, item in chosen.items() if item is not _REMOVED}
+    if isinstance(value, list):
+        return [item for item in (_choose_branches(item, conditions) for item in value) if item is not _REMOVED]
+    return value
+
+
+def deployed(**parameters: str) -> dict[str, Any]:
+    """The translated template as CloudFormation would create it with these parameter values (the
+    rest at their defaults): conditions evaluated, resources and outputs whose condition is false
+    left out, every Fn::If replaced by its chosen branch. Other expressions stay unresolved."""
+    template = translated()
+    values = _parameter_values(template, parameters)
+    definitions = template.get("Conditions", {})
+    conditions = {name: bool(_evaluate({"Condition": name}, values, definitions)) for name in definitions}
+    for section in ("Resources", "Outputs"):
+        template[section] = {
+            logical_id: _choose_branches(body, conditions)
+            for logical_id, body in template.get(section, {}).items()
+            if conditions.get(body.get("Condition"), True)
+        }
+    return template
+
+
+def broken_rules(**parameters: str) -> set[str]:
+    """The template's Rules whose assertions fail for these parameter values: CloudFormation
+    refuses to create or update the stack with them."""
+    template = translated()
+    values = _parameter_values(template, parameters)
+    definitions = template.get("Conditions", {})
+    return {
+        name
+        for name, rule in template.get("Rules", {}).items()
+        if _evaluate(rule.get("RuleCondition", True), values, definitions)
+        and not all(_evaluate(item["Assert"], values, definitions) for item in rule["Assertions"])
+    }

@@ -100,6 +100,7 @@ def test_each_function_logs_to_its_own_log_group_that_expires():
     log_groups = {
         log_group["Properties"]["LogGroupName"]["Fn::Sub"]: log_group["Properties"].get("RetentionInDays")
         for log_group in resources_of_type(template, "AWS::Logs::LogGroup").values()
+        if log_group["Properties"].get("LogGroupName", {}).get("Fn::Sub", "").startswith("/aws/lambda/")
     }
 
     assert log_groups.keys() == {"/aws/lambda/${StartFunction}", "/aws/lambda/${CallbackFunction}"}

@@ -7,13 +7,32 @@ def _table() -> dict:
     return resource(translated(), "ConnectTable")
 
 
+def _attribute_types() -> dict[str, str]:
+    return {a["AttributeName"]: a["AttributeType"] for a in _table()["Properties"]["AttributeDefinitions"]}
+
+
 def test_connect_table_is_keyed_by_the_string_pk():
     properties = _table()["Properties"]
 
-    assert (properties["KeySchema"], properties["AttributeDefinitions"]) == (
-        [{"AttributeName": "pk", "KeyType": "HASH"}],
-        [{"AttributeName": "pk", "AttributeType": "S"}],
-    )
+    assert (properties["KeySchema"], _attribute_types()["pk"]) == ([{"AttributeName": "pk", "KeyType": "HASH"}], "S")
+
+
+def test_connections_of_an_app_user_are_found_through_the_by_app_user_index():
+    # Sparse: only connections linked to one of the builder's users carry app_user_id.
+    assert _table()["Properties"]["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "by_app_user",
+            "KeySchema": [
+                {"AttributeName": "app_user_id", "KeyType": "HASH"},
+                {"AttributeName": "pk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+
+
+def test_the_by_app_user_index_is_keyed_by_strings():
+    assert _attribute_types() == {"pk": "S", "app_user_id": "S"}
 
 
 def test_connect_table_expires_items_by_ttl_on_expires_at():
@@ -22,6 +41,10 @@ def test_connect_table_expires_items_by_ttl_on_expires_at():
 
 def test_connect_table_has_point_in_time_recovery():
     assert _table()["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_connect_table_cannot_be_deleted_until_its_deletion_protection_is_turned_off():
+    assert _table()["Properties"]["DeletionProtectionEnabled"] is True
 
 
 def test_connect_table_bills_per_request():
