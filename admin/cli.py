@@ -62,6 +62,9 @@ def _print_table(rows: list[StoredConnection]) -> None:
 
 def cmd_list(args, out) -> int:
     store, _ = _store()
+    if args.app_user:
+        rows = store.find_by_app_user(args.app_user)  # one Query on the by_app_user index
+        return _output_rows(rows, args, out)
     rows, cursor = [], None
     while True:
         page, cursor = store.list_page(limit=args.page_size, after=cursor)
@@ -69,6 +72,10 @@ def cmd_list(args, out) -> int:
         if not cursor or (args.limit and len(rows) >= args.limit):
             break
     rows = rows[: args.limit] if args.limit else rows
+    return _output_rows(rows, args, out)
+
+
+def _output_rows(rows: list[StoredConnection], args, out) -> int:
     if args.json:
         json.dump([r.summary() for r in rows], out, indent=2)
         out.write("\n")
@@ -156,10 +163,11 @@ def parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", parents=[common], help="list connections")
     listing.add_argument("--limit", type=int, default=0, help="stop after this many")
     listing.add_argument("--page-size", type=int, default=100)
+    listing.add_argument("--app-user", default="", help="only this app user's connections (linked flows)")
     listing.set_defaults(run=cmd_list)
     for name, run, text in (("show", cmd_show, "show one connection"), ("refresh", cmd_refresh, "refresh one connection's tokens now"), ("delete", cmd_delete, "delete one connection")):
         command = commands.add_parser(name, parents=[common], help=text)
-        command.add_argument("key", type=_key, help="ACCOUNT_ID/USER_ID as `list` prints it")
+        command.add_argument("key", type=_key, help="ACCOUNT_ID/USER_ID[/APP_USER_ID] as `list` prints it")
         if name == "delete":
             command.add_argument("--yes", action="store_true", help="really delete")
         command.set_defaults(run=run)

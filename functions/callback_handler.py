@@ -19,8 +19,9 @@ from pd_connect.observability import instrumented, logger, record_connection
 from pd_connect.pagerduty_api import PagerDutyApiError, PagerDutyUser, fetch_current_user
 from pd_connect.pending_authorizations import PendingAuthorization, PendingAuthorizationStore
 from pd_connect.token_cipher import StoredTokens, TokenCipher
+from pd_connect.return_to import return_url
 from pd_connect.token_endpoint import InvalidClient, TokenSet, exchange_code
-from pd_connect.web import App, Request, Response
+from pd_connect.web import App, Request, Response, redirect
 
 settings = load_settings(needs_secrets=True)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
@@ -52,13 +53,17 @@ def callback(request: Request) -> Response:
     tokens = _exchange(code, authorization)
     identity = identity_from_id_token(tokens.id_token)
     user, api_base = _current_user(tokens.access_token, identity)
-    connection = _connection(identity, user, api_base, tokens)
+    connection = _connection(identity, user, api_base, tokens, authorization.app_user_id)
     connections.save(connection, StoredTokens(tokens.access_token, tokens.refresh_token))
     record_connection(connection.region)
     logger.info(
         "connection stored",
         extra={"account_id": connection.key.account_id, "user_id": connection.key.user_id, "region": connection.region},
     )
+    if authorization.return_to and settings.return_to_origin:
+        # Back into the builder's app: only its allow-listed origin, a flag, never a token or code.
+        location = return_url(settings.return_to_origin, authorization.return_to, pagerduty="connected")
+        return redirect(location, status=303, cookies=CLEAR_BINDING)
     return pages.welcome(
         name=connection.user_name,
         avatar_url=user.avatar_url if user else None,
@@ -113,7 +118,9 @@ def _current_user(access_token: str, identity: Identity) -> tuple[PagerDutyUser 
     return None, settings.api_url(identity.region)
 
 
-def _connection(identity: Identity, user: PagerDutyUser | None, api_base: str, tokens: TokenSet) -> Connection:
+def _connection(
+    identity: Identity, user: PagerDutyUser | None, api_base: str, tokens: TokenSet, app_user_id: str
+) -> Connection:
     subdomain = identity.subdomain or _subdomain_from(user.html_url if user else "")
     account_id = identity.account_id or subdomain
     user_id = identity.user_id or (user.id if user else "")
@@ -121,7 +128,7 @@ def _connection(identity: Identity, user: PagerDutyUser | None, api_base: str, t
         raise ConnectFailure(Reason.PAGERDUTY_BAD_RESPONSE, "neither id_token nor /users/me identified the user")
     region = next((r for r, base in settings.api_urls.items() if base == api_base), identity.region)
     return Connection(
-        key=ConnectionKey(account_id, user_id),
+        key=ConnectionKey(account_id, user_id, app_user_id),
         user_name=(user.name if user and user.name else "PagerDuty user"),
         user_email=user.email if user else "",
         subdomain=subdomain,

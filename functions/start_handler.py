@@ -1,12 +1,16 @@
 """Lambda handler for GET / (landing page) and GET /authorize (start the OAuth flow).
 
 /authorize: new state + PKCE verifier, stored server-side and bound to this browser by a cookie,
-then a 302 to PagerDuty's authorize endpoint. No secret, no KMS, no `requests` here.
+then a 302 to PagerDuty's authorize endpoint. With `?link=<token>` (the builder's signed-in user)
+the token is verified and spent first, and its app user and return path ride along server-side.
+No KMS and no `requests` here; the secret is read only when a link token needs its key.
 """
 
 from pd_connect import aws_clients, browser_binding, pages, pkce
 from pd_connect.authorization_request import authorize_url, default_redirect_uri
 from pd_connect.config import load_settings
+from pd_connect.failures import ConnectFailure, Reason
+from pd_connect.links import Link
 from pd_connect.observability import instrumented, record_authorization_started
 from pd_connect.pending_authorizations import PendingAuthorizationStore
 from pd_connect.web import App, Request, Response, redirect
@@ -23,12 +27,22 @@ def landing(request: Request) -> Response:
 
 @app.get("/authorize")
 def authorize(request: Request) -> Response:
+    link_token = request.param("link")
+    link = _spend_link(link_token) if link_token is not None else None
+    if link is None and not settings.allow_anonymous:
+        raise ConnectFailure(Reason.LINK_REQUIRED, "anonymous connections are turned off")
     binding = request.cookies.get(browser_binding.COOKIE_NAME)
     if not browser_binding.is_well_formed(binding):
         binding = browser_binding.new_binding()
     code_verifier = pkce.new_code_verifier()
     redirect_uri = settings.redirect_uri or default_redirect_uri(request.domain_name)
-    state = pending.issue(code_verifier=code_verifier, redirect_uri=redirect_uri, binding=binding)
+    state = pending.issue(
+        code_verifier=code_verifier,
+        redirect_uri=redirect_uri,
+        binding=binding,
+        app_user_id=link.app_user_id if link else "",
+        return_to=(link.return_to or "") if link else "",
+    )
     record_authorization_started()
     location = authorize_url(
         settings.identity_url,
@@ -39,6 +53,22 @@ def authorize(request: Request) -> Response:
         code_challenge=pkce.code_challenge(code_verifier),
     )
     return redirect(location, cookies=(browser_binding.set_cookie(binding),))
+
+
+def _spend_link(token: str) -> Link:
+    """Verify the builder's link token and spend its nonce. Imported lazily: the secret and its
+    SDK cost cold start that the anonymous flow should not pay."""
+    from pd_connect.client_secret import link_signing_key
+    from pd_connect.link_nonces import LinkNonceStore
+    from pd_connect.links import verify_link
+
+    if not settings.client_secret_id:
+        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "CLIENT_SECRET_ID is not set for the start function")
+    link = verify_link(token, link_signing_key(settings.client_secret_id))
+    if link.return_to and not settings.return_to_origin:
+        raise ConnectFailure(Reason.LINK_INVALID, "link has a return path but RETURN_TO_ORIGIN is not set")
+    LinkNonceStore(aws_clients.dynamodb(), settings.table_name).spend(link)
+    return link
 
 
 @instrumented

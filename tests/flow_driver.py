@@ -94,10 +94,13 @@ class FlowDriver:
                 self.cookies.pop(name, None)
         return result
 
-    def authorize(self) -> str:
-        result = self._invoke(self.start, "/authorize")
+    def authorize(self, query: str = "") -> str:
+        result = self.authorize_result(query)
         assert result["statusCode"] == 302, result
         return result["headers"]["Location"]
+
+    def authorize_result(self, query: str = "") -> dict:
+        return self._invoke(self.start, "/authorize" + (f"?{query}" if query else ""))
 
     @staticmethod
     def decide_at_pagerduty(authorize_location: str, *, button: str = "authorize", login: str | None = None) -> str:
@@ -120,8 +123,8 @@ class FlowDriver:
         parts = urlsplit(callback_url)
         return self._invoke(self.callback_handler, f"{parts.path}?{parts.query}")
 
-    def connect(self, *, login: str | None = None) -> dict:
-        return self.callback(self.decide_at_pagerduty(self.authorize(), login=login))
+    def connect(self, *, login: str | None = None, query: str = "") -> dict:
+        return self.callback(self.decide_at_pagerduty(self.authorize(query), login=login))
 
     @property
     def binding(self) -> str | None:

@@ -48,6 +48,10 @@ class NeedsReauthorization(RuntimeError):
     """PagerDuty no longer accepts this connection's refresh token: the user must connect again."""
 
 
+class AmbiguousConnection(LookupError):
+    """The app user has connected more than one PagerDuty user: say which (account_id=...)."""
+
+
 class TokenRefreshFailed(RuntimeError):
     """The token needed refreshing and PagerDuty (or AWS) could not do it now; try again later."""
 
@@ -85,6 +89,10 @@ class AccessTokens:
         # tokens change. Keyed by version, so a refresh elsewhere is never shadowed.
         self._decrypted: dict[str, tuple[int, StoredTokens]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def store(self) -> ConnectionStore:
+        return self._store
 
     def get(self, key: ConnectionKey, *, reject_version: int | None = None) -> AccessToken:
         """A valid access token. `reject_version`: the caller saw that version's token refused
@@ -190,10 +198,27 @@ def default_access_tokens() -> AccessTokens:
         return _default
 
 
-def get_access_token(key: ConnectionKey | str) -> str:
-    """A valid access token for the connection `key` ("ACCOUNT_ID/USER_ID" or a ConnectionKey),
-    refreshed first if it is about to expire. Raises ConnectionNotFound, NeedsReauthorization
-    or TokenRefreshFailed."""
-    if isinstance(key, str):
-        key = ConnectionKey.parse(key)
-    return default_access_tokens().get(key).token
+def resolve_key(
+    store: ConnectionStore, key: ConnectionKey | str | None = None, *, app_user_id: str = "", account_id: str = ""
+) -> ConnectionKey:
+    """The connection meant by a key, or by the builder's app user (one GSI Query, no scan)."""
+    if key is not None:
+        return ConnectionKey.parse(key) if isinstance(key, str) else key
+    if not app_user_id:
+        raise ValueError("give a connection key or an app_user_id")
+    found = [c.key for c in store.find_by_app_user(app_user_id) if not account_id or c.key.account_id == account_id]
+    if not found:
+        raise ConnectionNotFound(f"app user {app_user_id}")
+    if len(found) > 1:
+        raise AmbiguousConnection(f"app user {app_user_id} has {len(found)} connections: {', '.join(map(str, found))}")
+    return found[0]
+
+
+def get_access_token(key: ConnectionKey | str | None = None, *, app_user_id: str = "", account_id: str = "") -> str:
+    """A valid access token, refreshed first if it is about to expire.
+
+    Name the connection by `key` ("ACCOUNT_ID/USER_ID[/APP_USER_ID]" or a ConnectionKey), or by
+    `app_user_id` (your own user, from a linked flow; add `account_id` if they connected several).
+    Raises ConnectionNotFound, AmbiguousConnection, NeedsReauthorization or TokenRefreshFailed."""
+    tokens = default_access_tokens()
+    return tokens.get(resolve_key(tokens.store, key, app_user_id=app_user_id, account_id=account_id)).token

@@ -29,7 +29,9 @@ class Settings:
     identity_url: str
     api_urls: Mapping[str, str]  # region ("US"/"EU") -> REST API base
     token_key_id: str  # KMS key for stored tokens (callback and token readers only)
-    client_secret_id: str  # Secrets Manager secret (callback and token readers only)
+    client_secret_id: str  # Secrets Manager secret: client secret and link signing key
+    allow_anonymous: bool = True  # connections without a link token from the builder's app
+    return_to_origin: str = ""  # the one origin a linked flow may send the browser back to
 
     def api_url(self, region: str) -> str:
         return self.api_urls[region]
@@ -48,6 +50,27 @@ def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"{name} must be an http(s) base URL without query, got {value!r}")
     return value.rstrip("/")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _origin(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.query or parts.username:
+        raise ConfigError(f"{name} must be an origin like https://app.example.com, got {value!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
@@ -70,8 +93,10 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         },
         token_key_id=_required(env, "TOKEN_KEY_ID") if needs_secrets else env.get("TOKEN_KEY_ID", ""),
         client_secret_id=(
-            _required(env, "CLIENT_SECRET_ID") if needs_secrets else env.get("CLIENT_SECRET_ID", "")
+            _required(env, "CLIENT_SECRET_ID") if needs_secrets else env.get("CLIENT_SECRET_ID", "").strip()
         ),
+        allow_anonymous=_flag(env, "ALLOW_ANONYMOUS_CONNECT", True),
+        return_to_origin=_origin(env, "RETURN_TO_ORIGIN"),
     )
 
 

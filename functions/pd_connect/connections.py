@@ -21,24 +21,34 @@ from .token_cipher import StoredTokens, TokenCipher
 
 @dataclass(frozen=True)
 class ConnectionKey:
+    """PagerDuty account + user, and the builder's app user when a link token started the flow
+    (two app users connecting the same PagerDuty user hold two separate grants)."""
+
     account_id: str
     user_id: str
+    app_user_id: str = ""
 
     @property
     def pk(self) -> str:
-        return f"connection#{self.account_id}#{self.user_id}"
+        base = f"connection#{self.account_id}#{self.user_id}"
+        return f"{base}#app#{self.app_user_id}" if self.app_user_id else base
 
     @classmethod
     def parse(cls, text: str) -> "ConnectionKey":
-        """Accepts `connection#ACCOUNT#USER` or `ACCOUNT/USER` (what the CLI prints)."""
-        body = text.removeprefix("connection#")
-        account_id, sep, user_id = body.replace("/", "#").partition("#")
-        if not sep or not account_id or not user_id or "#" in user_id:
-            raise ValueError(f"not a connection key: {text!r} (expected ACCOUNT_ID/USER_ID)")
-        return cls(account_id, user_id)
+        """Accepts what `str()` and `pk` give: `ACCOUNT/USER[/APP_USER]` or `connection#...`."""
+        if text.startswith("connection#"):
+            parts = text.removeprefix("connection#").split("#")
+            if len(parts) == 4 and parts[2] == "app":
+                parts = [parts[0], parts[1], parts[3]]
+        else:
+            parts = text.split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"not a connection key: {text!r} (expected ACCOUNT_ID/USER_ID[/APP_USER_ID])")
+        return cls(*parts)
 
     def __str__(self) -> str:
-        return f"{self.account_id}/{self.user_id}"
+        base = f"{self.account_id}/{self.user_id}"
+        return f"{base}/{self.app_user_id}" if self.app_user_id else base
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ class StoredConnection:
             "key": str(c.key),
             "account_id": c.key.account_id,
             "user_id": c.key.user_id,
+            "app_user_id": c.key.app_user_id,
             "user_name": c.user_name,
             "user_email": c.user_email,
             "subdomain": c.subdomain,
@@ -104,7 +115,7 @@ def _n(item: dict, name: str, default: int = 0) -> int:
 
 
 def stored_connection_from_item(item: dict) -> StoredConnection:
-    key = ConnectionKey(_s(item, "account_id"), _s(item, "user_id"))
+    key = ConnectionKey(_s(item, "account_id"), _s(item, "user_id"), _s(item, "app_user_id"))
     connection = Connection(
         key=key,
         user_name=_s(item, "user_name"),
@@ -131,11 +142,14 @@ def stored_connection_from_item(item: dict) -> StoredConnection:
 # Attributes an operator listing reads: never the token ciphertext. Aliased, as several
 # (region, kind, ...) are DynamoDB reserved words.
 _SUMMARY_ATTRIBUTES = (
-    "pk", "kind", "account_id", "user_id", "user_name", "user_email", "subdomain", "region", "api_base",
+    "pk", "kind", "account_id", "user_id", "app_user_id", "user_name", "user_email", "subdomain", "region", "api_base",
     "scopes", "access_token_expires_at", "profile_loaded", "needs_reauthorization", "reauthorization_reason",
     "refresh_lease_until", "token_version", "created_at", "updated_at",
 )
 _SUMMARY_NAMES = {f"#a{i}": name for i, name in enumerate(_SUMMARY_ATTRIBUTES)}
+
+
+BY_APP_USER_INDEX = "by_app_user"  # template.yaml: hash app_user_id, range pk, projection ALL
 
 
 def _now_iso(clock) -> str:
@@ -172,6 +186,8 @@ class ConnectionStore:
             "updated_at": {"S": now},
             "token_version": {"N": "1"},
         }
+        if connection.key.app_user_id:
+            item["app_user_id"] = {"S": connection.key.app_user_id}  # feeds the by_app_user index
         # PutItem only (the callback's grant): first try as new; if the record exists, replace it
         # conditioned on the version we saw, so a concurrent refresh is never silently undone.
         condition, values = "attribute_not_exists(pk)", None
@@ -222,6 +238,22 @@ class ConnectionStore:
         items = [stored_connection_from_item(item) for item in result.get("Items", [])]
         cursor = result.get("LastEvaluatedKey", {}).get("pk", {}).get("S")
         return items, cursor
+
+    def find_by_app_user(self, app_user_id: str) -> list[StoredConnection]:
+        """Every connection of one app user: a Query on the sparse by_app_user index, no scan."""
+        request = {
+            "TableName": self._table,
+            "IndexName": BY_APP_USER_INDEX,
+            "KeyConditionExpression": "app_user_id = :user",
+            "ExpressionAttributeValues": {":user": {"S": app_user_id}},
+        }
+        found = []
+        while True:
+            result = self._call("query", **request)
+            found.extend(stored_connection_from_item(item) for item in result.get("Items", []))
+            if "LastEvaluatedKey" not in result:
+                return found
+            request["ExclusiveStartKey"] = result["LastEvaluatedKey"]
 
     # --- changing --------------------------------------------------------------------------------
 

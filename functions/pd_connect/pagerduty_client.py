@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from .access_tokens import AccessTokens, default_access_tokens
+from .access_tokens import AccessTokens, default_access_tokens, resolve_key
 from .connections import ConnectionKey
 from .pagerduty_api import ACCEPT_V2, API_TIMEOUT
 
@@ -28,14 +28,17 @@ class RateLimited(RuntimeError):
 class PagerDutyClient:
     def __init__(
         self,
-        key: ConnectionKey | str,
+        key: ConnectionKey | str | None = None,
         *,
+        app_user_id: str = "",
+        account_id: str = "",
         access_tokens: AccessTokens | None = None,
         session: requests.Session | None = None,
         sleep=time.sleep,
     ) -> None:
-        self.key = ConnectionKey.parse(key) if isinstance(key, str) else key
+        """Name the connection by `key`, or by your `app_user_id` (see get_access_token)."""
         self._tokens = access_tokens or default_access_tokens()
+        self.key = resolve_key(self._tokens.store, key, app_user_id=app_user_id, account_id=account_id)
         self._session = session or requests.Session()
         self._sleep = sleep
 

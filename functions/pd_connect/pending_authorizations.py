@@ -27,6 +27,8 @@ class PendingAuthorization:
     code_verifier: str
     redirect_uri: str
     expires_at: int
+    app_user_id: str = ""  # set when a link token started the flow
+    return_to: str = ""  # a validated path on the allow-listed origin
 
 
 def _key(state: str) -> dict:
@@ -44,7 +46,9 @@ class PendingAuthorizationStore:
         self._table = table_name
         self._clock = clock
 
-    def issue(self, *, code_verifier: str, redirect_uri: str, binding: str) -> str:
+    def issue(
+        self, *, code_verifier: str, redirect_uri: str, binding: str, app_user_id: str = "", return_to: str = ""
+    ) -> str:
         """Store a pending authorization bound to `binding`; return its fresh state value."""
         state = new_state()
         expires_at = int(self._clock()) + LIFETIME_SECONDS
@@ -56,6 +60,10 @@ class PendingAuthorizationStore:
             "binding_hash": {"S": browser_binding.binding_hash(binding)},
             "expires_at": {"N": str(expires_at)},
         }
+        if app_user_id:
+            item["app_user_id"] = {"S": app_user_id}
+        if return_to:
+            item["return_to"] = {"S": return_to}
         try:
             self._client.put_item(
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
@@ -94,6 +102,8 @@ class PendingAuthorizationStore:
             code_verifier=item["code_verifier"]["S"],
             redirect_uri=item["redirect_uri"]["S"],
             expires_at=int(item["expires_at"]["N"]),
+            app_user_id=item.get("app_user_id", {}).get("S", ""),
+            return_to=item.get("return_to", {}).get("S", ""),
         )
 
     @staticmethod

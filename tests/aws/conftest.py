@@ -17,6 +17,8 @@ from tests.flow_driver import FlowDriver
 
 TABLE = "pagerduty-connect-test"
 CLIENT_SECRET = "test-client-secret-value"
+LINK_SIGNING_KEY = "k" * 64
+APP_ORIGIN = "https://app.example.com"
 
 
 @dataclass
@@ -50,8 +52,18 @@ def aws(atomic_dynamodb):
         dynamodb = boto3.client("dynamodb")
         dynamodb.create_table(
             TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "app_user_id", "AttributeType": "S"},
+            ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_app_user",
+                    "KeySchema": [{"AttributeName": "app_user_id", "KeyType": "HASH"}, {"AttributeName": "pk", "KeyType": "RANGE"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         dynamodb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True})
@@ -60,7 +72,7 @@ def aws(atomic_dynamodb):
         secretsmanager = boto3.client("secretsmanager")
         secret_id = secretsmanager.create_secret(
             Name="pagerduty-connect-client-secret",
-            SecretString=json.dumps({"client_secret": CLIENT_SECRET, "link_signing_key": "k" * 64}),
+            SecretString=json.dumps({"client_secret": CLIENT_SECRET, "link_signing_key": LINK_SIGNING_KEY}),
         )["ARN"]
         yield Aws(dynamodb, kms, secretsmanager, TABLE, key_id, secret_id)
 
@@ -92,6 +104,8 @@ def handlers(aws, standin, monkeypatch):
         "PD_IDENTITY_URL": standin.base_url,
         "PD_API_URL": standin.base_url,
         "PD_API_URL_EU": f"{standin.base_url}/eu",
+        "RETURN_TO_ORIGIN": APP_ORIGIN,
+        "ALLOW_ANONYMOUS_CONNECT": "true",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

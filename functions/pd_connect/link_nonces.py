@@ -1,0 +1,36 @@
+"""Spends a link token's nonce exactly once (a conditional PutItem), so a link cannot be replayed."""
+
+from __future__ import annotations
+
+import hashlib
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .aws_clients import error_code
+from .failures import ConnectFailure, Reason
+from .links import Link
+
+
+class LinkNonceStore:
+    def __init__(self, client, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def spend(self, link: Link) -> None:
+        digest = hashlib.sha256(link.nonce.encode("ascii")).hexdigest()
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"linknonce#{digest}"},
+                    "kind": {"S": "link_nonce"},
+                    "expires_at": {"N": str(link.expires_at + 60)},  # kept past the link's own expiry
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise ConnectFailure(Reason.LINK_USED, "link nonce already spent") from None
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb spend nonce: {error_code(error)}") from None
+        except BotoCoreError as error:
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb spend nonce: {type(error).__name__}") from None

@@ -1,0 +1,59 @@
+"""No open redirector (RFC 9700 §4.11): every shape that could leave the allow-listed origin."""
+
+import pytest
+
+from pd_connect.return_to import normalise_return_path, return_url
+
+ORIGIN = "https://app.example.com"
+
+# Each of these, in a link token's return path, must never send the browser off ORIGIN.
+OPEN_REDIRECT_SHAPES = [
+    "//evil.example/",
+    "///evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example",
+    "https://evil.example/",
+    "http://app.example.com/",  # another scheme on the right host
+    "https://app.example.com@evil.example/",
+    "https://good@evil.example",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "/%2F%2Fevil.example/",
+    "/%2f/evil.example",
+    "%2F%2Fevil.example",
+    "/%5Cevil.example",
+    "/%255C%255Cevil.example",
+    "/\tevil",
+    "/ /evil.example",
+    "/\r\nLocation: https://evil.example",
+    "evil.example",
+    "",
+    "/" + "a" * 2000,
+]
+
+
+@pytest.mark.parametrize("shape", OPEN_REDIRECT_SHAPES)
+def test_open_redirect_shapes_are_refused(shape):
+    with pytest.raises(ValueError):
+        normalise_return_path(shape)
+
+
+@pytest.mark.parametrize("path", ["/", "/settings", "/settings/integrations?tab=pagerduty&x=1", "/a/b%20c", "/x#frag"])
+def test_paths_on_the_origin_are_kept(path):
+    url = return_url(ORIGIN, path, pagerduty="connected")
+    assert url.startswith(ORIGIN + "/")
+    assert url.endswith("pagerduty=connected") and "#" not in url
+
+
+def test_the_flag_is_added_to_an_existing_query():
+    assert return_url(ORIGIN, "/s?tab=pd", pagerduty="connected") == f"{ORIGIN}/s?tab=pd&pagerduty=connected"
+
+
+@pytest.mark.parametrize("shape", OPEN_REDIRECT_SHAPES)
+def test_return_url_never_leaves_the_origin(shape):
+    try:
+        url = return_url(ORIGIN, shape, pagerduty="connected")
+    except ValueError:
+        return
+    assert url.startswith(ORIGIN + "/")  # pragma: no cover - every shape above raises
