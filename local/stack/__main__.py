@@ -84,8 +84,10 @@ def _start_everything(template: Path) -> RunningStack:
 def _start_services(template: Path) -> sam_local.RunningServices:
     running = sam_local.start_services(template, env=dict(os.environ))
     print("Services for `sam local start-api`", flush=True)
-    print(f"  AWS        embedded moto on port {sam_local.AWS_PORT} "
-          f"(containers: http://{sam_local.CONTAINER_HOST}:{sam_local.AWS_PORT}, {running.aws.region})")
+    print(
+        f"  AWS        embedded moto on port {sam_local.AWS_PORT} "
+        f"(containers: http://{sam_local.CONTAINER_HOST}:{sam_local.AWS_PORT}, {running.aws.region})"
+    )
     print(f"  PagerDuty  {running.pagerduty.description}")
     _warn_about_env_vars(template)
     print(f"\n  In another terminal:\n    {sam_local.start_api_command()}")

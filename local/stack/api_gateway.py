@@ -10,15 +10,16 @@ request; nothing a client sends can stop the server.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
 from .events import BadRequest, HttpRequest, HttpResponse, InvalidResponse, build_event, gateway_error, to_http_response
 from .lambda_runtime import InvocationFailed, LocalFunction
-from .routes import RouteTable
+from .routes import RouteMatch, RouteTable
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # HTTP API quota "Payload size": 10 MB
 MAX_REQUEST_LINE_AND_HEADERS = 10240  # HTTP API quota, in bytes, not adjustable
@@ -75,65 +76,67 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.monotonic()
-        route_name = "-"
+        served_by = "-"
         try:
-            response, route_name = self._respond()
-        except Exception:  # noqa: BLE001 - a bug here must cost one request, not the server
+            response, served_by = self._respond()
+        except Exception:  # a bug here must cost one request, not the server
             LOG.exception("local API gateway failed on %s", self.command)
-            response = gateway_error(500, "Internal Server Error")
+            response = gateway_error(500)
         self._write(response)
         elapsed_ms = (time.monotonic() - started) * 1000
         # The path without its query: the query carries OAuth codes and state.
-        LOG.info("%s %s -> %d %s %.0f ms", self.command, self._path_only(), response.status, route_name, elapsed_ms)
+        LOG.info("%s %s -> %d %s %.0f ms", self.command, self._path_only(), response.status, served_by, elapsed_ms)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
     def _respond(self) -> tuple[HttpResponse, str]:
-        if not self._host_allowed():
-            return gateway_error(403, "Forbidden"), "-"
-        if self._request_line_and_headers_size() > MAX_REQUEST_LINE_AND_HEADERS:
-            self.close_connection = True
-            return gateway_error(413, "Request Entity Too Large"), "-"
+        """The response, and the function that served it ("-" when the gateway answered itself)."""
         try:
-            raw_path, raw_query = self._split_target()
-            body = self._read_body()
-        except _TooLarge:
-            self.close_connection = True  # the unread body must not be taken for the next request
-            return gateway_error(413, "Request Entity Too Large"), "-"
-        except BadRequest:
-            self.close_connection = True
-            return gateway_error(400, "Bad Request"), "-"
-
-        match = self.routes.match(self.command, _decoded(raw_path))
+            request = self._read_request()
+        except _Rejected as rejected:
+            self.close_connection = True  # an unread body must not be taken for the next request
+            return gateway_error(rejected.status), "-"
+        match = self.routes.match(request.method, _decoded(request.raw_path))
         if match is None:
-            return gateway_error(404, "Not Found"), "-"
+            return gateway_error(404), "-"
         function = self.functions[match.route.function_id]
-        request = HttpRequest(
+        return self._invoke(function, match, request), function.spec.logical_id
+
+    def _read_request(self) -> HttpRequest:
+        if not self._host_allowed():
+            raise _Rejected(403)
+        if self._request_line_and_headers_size() > MAX_REQUEST_LINE_AND_HEADERS:
+            raise _Rejected(413)
+        raw_path, raw_query = self._split_target()
+        return HttpRequest(
             method=self.command,
             raw_path=raw_path,
             raw_query=raw_query,
-            headers=tuple((name, value) for name, value in self.headers.items()),
-            body=body,
+            headers=tuple((name, _as_utf8(value)) for name, value in self.headers.items()),
+            body=self._read_body(),
             source_ip=self.client_address[0],
             protocol=self.request_version,
         )
+
+    def _invoke(self, function: LocalFunction, match: RouteMatch, request: HttpRequest) -> HttpResponse:
         try:
             event = build_event(
-                request, route_key=match.route.route_key, path_parameters=match.path_parameters,
+                request,
+                route_key=match.route.route_key,
+                path_parameters=match.path_parameters,
                 server_port=self.server.server_address[1],
             )
         except BadRequest:
-            return gateway_error(400, "Bad Request"), function.spec.logical_id
+            return gateway_error(400)
+        request_id = event["requestContext"]["requestId"]
         try:
-            result = function.invoke(event)
-            return to_http_response(result), function.spec.logical_id
+            return to_http_response(function.invoke(event))
         except InvocationFailed as failure:
             LOG.error("%s", failure)
-            message = "Service Unavailable" if failure.status == 503 else "Internal Server Error"
-            return gateway_error(failure.status, message, event["requestContext"]["requestId"]), function.spec.logical_id
+            return gateway_error(failure.status, request_id)
         except InvalidResponse as invalid:
             LOG.error("%s returned an invalid response: %s", function.spec.logical_id, invalid)
-            return gateway_error(500, "Internal Server Error", event["requestContext"]["requestId"]), function.spec.logical_id
+            return gateway_error(500, request_id)
 
     def _host_allowed(self) -> bool:
         host = (self.headers.get("Host") or "localhost").strip().lower()
@@ -152,14 +155,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
             parts = urlsplit(target)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if not target.startswith("/"):
-            raise BadRequest("request target is not a path")
+            raise _Rejected(400)
         try:
             # http.server decoded the request line as Latin-1; get the bytes back and read UTF-8.
             target = target.encode("latin-1").decode("utf-8")
-        except UnicodeError as exc:
-            raise BadRequest("request target is not UTF-8") from exc
+        except UnicodeError:
+            raise _Rejected(400) from None
         raw_path, _, raw_query = target.partition("?")
-        _decoded(raw_path)  # rejects percent-escapes that are not UTF-8
+        try:
+            _decoded(raw_path)
+        except UnicodeDecodeError:  # percent-escapes that are not UTF-8
+            raise _Rejected(400) from None
         return raw_path, raw_query
 
     def _read_body(self) -> bytes:
@@ -167,18 +173,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length_header = self.headers.get("Content-Length")
         if transfer_encoding:
             if transfer_encoding != "chunked" or length_header is not None:
-                raise BadRequest("unsupported Transfer-Encoding")  # RFC 9112 §6.1: never both
+                raise _Rejected(400)  # RFC 9112 §6.1: never both, and only chunked is understood
             return self._read_chunked()
         if length_header is None:
             return b""
         if not length_header.strip().isdigit():
-            raise BadRequest("Content-Length is not a number")
+            raise _Rejected(400)
         length = int(length_header)
         if length > MAX_PAYLOAD_BYTES:
-            raise _TooLarge()
+            raise _Rejected(413)
         body = self.rfile.read(length)
         if len(body) != length:
-            raise BadRequest("body shorter than Content-Length")
+            raise _Rejected(400)  # the client sent less than it announced
         return body
 
     def _read_chunked(self) -> bytes:
@@ -187,19 +193,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
             size_line = self.rfile.readline(1024).split(b";")[0].strip()
             try:
                 size = int(size_line, 16)
-            except ValueError as exc:
-                raise BadRequest("bad chunk size") from exc
+            except ValueError:
+                raise _Rejected(400) from None
             if size < 0:
-                raise BadRequest("bad chunk size")
+                raise _Rejected(400)
             if len(body) + size > MAX_PAYLOAD_BYTES:
-                raise _TooLarge()
+                raise _Rejected(413)
             if size == 0:
                 while self.rfile.readline(1024).strip():  # trailer fields, ignored
                     pass
                 return bytes(body)
             chunk = self.rfile.read(size)
             if len(chunk) != size or self.rfile.readline(3).strip():
-                raise BadRequest("truncated chunk")
+                raise _Rejected(400)  # truncated chunk
             body += chunk
 
     def _write(self, response: HttpResponse) -> None:
@@ -230,28 +236,33 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
             self.request_version = "HTTP/1.1"  # unreadable request line: still answer with a status line
-        text = {
-            400: "Bad Request", 414: "Request-URI Too Long", 431: "Request Header Fields Too Large",
-            505: "HTTP Version Not Supported",
-        }
         LOG.warning("rejected a malformed request from %s (%d)", self.client_address[0], code)
-        self._write(gateway_error(code, text.get(code, message or "Bad Request")))
+        self._write(gateway_error(code))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
+    def log_message(self, format: str, *args: object) -> None:
         pass  # requests are logged by _serve, without their query
 
 
-class _TooLarge(Exception):
-    pass
+class _Rejected(Exception):
+    """The gateway answers `status` itself; the request never reaches a function."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def _decoded(raw_path: str) -> str:
+    return unquote(raw_path, errors="strict")
+
+
+def _as_utf8(header_value: str) -> str:
+    # http.server reads header bytes as Latin-1; API Gateway hands UTF-8 text to the function.
     try:
-        return unquote(raw_path, errors="strict")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("path has percent-escapes that are not UTF-8") from exc
+        return header_value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header_value
 
 
 def _log_connection_error(request: object, client_address: tuple[str, int]) -> None:
     # A client that hangs up mid-request is routine; a traceback per disconnect is noise.
-    LOG.debug("connection from %s ended with an error", client_address[0], exc_info=True)
+    LOG.debug("connection from %s ended with an error", client_address[0], exc_info=sys.exc_info())

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import boto3
 from botocore.config import Config

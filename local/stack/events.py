@@ -12,8 +12,9 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 # The account and API id in requestContext: the same placeholders `sam local` uses.
@@ -64,10 +65,7 @@ def build_event(
     now = time.time()
     headers = _event_headers(request, server_port)
     cookies = [
-        cookie.strip()
-        for header in request.header_values("cookie")
-        for cookie in header.split(";")
-        if cookie.strip()
+        cookie.strip() for header in request.header_values("cookie") for cookie in header.split(";") if cookie.strip()
     ]
     host = _hostname(headers.get("host", "localhost"))
     event: dict[str, Any] = {
@@ -132,8 +130,23 @@ def to_http_response(result: Any) -> HttpResponse:
     return HttpResponse(status, tuple(headers), _response_body(result))
 
 
-def gateway_error(status: int, message: str, request_id: str | None = None) -> HttpResponse:
+# What API Gateway itself answers, by status: the one place these bodies are spelled.
+GATEWAY_MESSAGES = {
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
+}
+
+
+def gateway_error(status: int, request_id: str | None = None) -> HttpResponse:
     """A response API Gateway itself produces, e.g. 404 {"message":"Not Found"}."""
+    message = GATEWAY_MESSAGES.get(status, GATEWAY_MESSAGES[400])
     return HttpResponse(
         status,
         (("content-type", "application/json"), ("apigw-requestid", request_id or _request_id())),
@@ -154,7 +167,7 @@ def _event_headers(request: HttpRequest, server_port: int) -> dict[str, str]:
 
 
 def _hostname(host_header: str) -> str:
-    """"localhost:3000" -> "localhost" ("[::1]:3000" -> "[::1]"): domainName carries no port."""
+    """ "localhost:3000" -> "localhost" ("[::1]:3000" -> "[::1]"): domainName carries no port."""
     host, _, port = host_header.strip().rpartition(":")
     return host if host and port.isdigit() else host_header.strip() or "localhost"
 

@@ -9,8 +9,9 @@ handing a function an empty setting.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .template import FunctionSpec, Template, TemplateError
 
@@ -63,7 +64,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return self._ref(argument)
             if key.startswith("Fn::"):
@@ -102,7 +103,7 @@ class Resolver:
     def _evaluate(self, expression: Any) -> Any:
         """A condition expression: Fn::Equals/Not/And/Or, or {"Condition": name}."""
         if isinstance(expression, dict) and len(expression) == 1:
-            (key, argument), = expression.items()
+            ((key, argument),) = expression.items()
             if key == "Condition":
                 return self.condition(argument)
             if key == "Fn::Equals":

@@ -15,10 +15,11 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .template import FunctionSpec
+from .template import FunctionSpec, TemplateError
 
 # HTTP API gives up on an integration after 30 s and answers 503 (quota "Maximum integration timeout").
 INTEGRATION_TIMEOUT_S = 30
@@ -109,7 +110,7 @@ def load_function(spec: FunctionSpec, *, region: str, account_id: str) -> LocalF
     module = importlib.import_module(module_name)
     handler = getattr(module, attribute, None)
     if not callable(handler):
-        raise ImportError(f"{spec.logical_id}: {spec.handler} is not a function in {code_uri}")
+        raise TemplateError(f"{spec.logical_id}: Handler {spec.handler} is not a function in {code_uri}")
     return LocalFunction(spec=spec, handler=handler, region=region, account_id=account_id)
 
 

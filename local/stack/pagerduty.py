@@ -9,8 +9,8 @@ local callback.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 REAL_PAGERDUTY_SETTINGS = ("PD_IDENTITY_URL", "PD_API_URL", "PD_CLIENT_ID", "PD_CLIENT_SECRET")
 
@@ -28,8 +28,15 @@ class PagerDuty:
     stop: Callable[[], None]
 
 
-def start_pagerduty(env: Mapping[str, str], *, redirect_uri: str, host: str = "127.0.0.1", port: int = 0,
-                    client_id: str | None = None, public_host: str | None = None) -> PagerDuty:
+def start_pagerduty(
+    env: Mapping[str, str],
+    *,
+    redirect_uri: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    client_id: str | None = None,
+    public_host: str | None = None,
+) -> PagerDuty:
     """`public_host` replaces the stand-in's host in the URLs handed out (e.g. to containers)."""
     configured = [name for name in REAL_PAGERDUTY_SETTINGS if env.get(name, "").strip()]
     if len(configured) == len(REAL_PAGERDUTY_SETTINGS):
@@ -57,9 +64,7 @@ def _real_pagerduty(env: Mapping[str, str]) -> PagerDuty:
     )
 
 
-def _standin(
-    redirect_uri: str, host: str, port: int, client_id: str | None, public_host: str | None
-) -> PagerDuty:
+def _standin(redirect_uri: str, host: str, port: int, client_id: str | None, public_host: str | None) -> PagerDuty:
     try:
         from local.pagerduty_standin import RegisteredClient, StandIn
     except ImportError as exc:
@@ -78,7 +83,7 @@ def _standin(
     except OSError as exc:
         raise PagerDutyUnavailable(f"the stand-in cannot listen on {host}:{port} ({exc.strerror or exc})") from exc
     public_url = base_url if public_host is None else f"http://{public_host}:{base_url.rsplit(':', 1)[1]}"
-    eu_path = standin.api_url("EU")[len(base_url):]
+    eu_path = standin.api_url("EU")[len(base_url) :]
     return PagerDuty(
         description=f"PagerDuty stand-in at {public_url} (client id {client.client_id})",
         client_id=client.client_id,

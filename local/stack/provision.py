@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -30,9 +31,17 @@ SECRET = "AWS::SecretsManager::Secret"
 # stack ignores (tags, say) may refer to anything.
 USED_PROPERTIES = {
     TABLE: (
-        "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "TableClass",
-        "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSESpecification", "StreamSpecification",
-        "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
+        "AttributeDefinitions",
+        "KeySchema",
+        "BillingMode",
+        "ProvisionedThroughput",
+        "TableClass",
+        "GlobalSecondaryIndexes",
+        "LocalSecondaryIndexes",
+        "SSESpecification",
+        "StreamSpecification",
+        "TimeToLiveSpecification",
+        "PointInTimeRecoverySpecification",
     ),
     KEY: ("Description", "KeyUsage", "KeySpec", "KeyPolicy", "EnableKeyRotation"),
     ALIAS: ("TargetKeyId",),
@@ -99,9 +108,7 @@ def provision(
 
 
 def _provisionable(template: Template, resolver: Resolver) -> list[ResourceSpec]:
-    return [
-        r for r in template.resources_of_type(*USED_PROPERTIES) if resolver.is_created(r.logical_id)
-    ]
+    return [r for r in template.resources_of_type(*USED_PROPERTIES) if resolver.is_created(r.logical_id)]
 
 
 def _used_properties(resource: ResourceSpec) -> dict[str, Any]:
@@ -185,8 +192,7 @@ def _table_arguments(props: Mapping[str, Any]) -> dict[str, Any]:
         if key in props:
             # CloudFormation-only index settings have no CreateTable counterpart.
             arguments[key] = [
-                {k: v for k, v in index.items() if k != "ContributorInsightsSpecification"}
-                for index in props[key]
+                {k: v for k, v in index.items() if k != "ContributorInsightsSpecification"} for index in props[key]
             ]
     if "SSESpecification" in props:
         sse = dict(props["SSESpecification"])

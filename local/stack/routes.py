@@ -8,8 +8,8 @@ method does not match at all: HTTP API answers 404 for it, like for an unknown p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from .template import Route
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from .api_gateway import LocalApiGateway
 from .aws import LocalAws, point_process_at, start_aws
@@ -93,7 +93,10 @@ def _one_environment(
     owner: dict[str, str] = {}
     for function_id in sorted(function_ids):
         function = template.functions[function_id]
-        environment = {**runtime_logging_environment(function, resolver), **environment_of(function, resolver, overrides)}
+        environment = {
+            **runtime_logging_environment(function, resolver),
+            **environment_of(function, resolver, overrides),
+        }
         for name, value in environment.items():
             if name in merged and merged[name] != value:
                 raise TemplateError(

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from .aws import LocalAws, start_aws
 from .intrinsics import Resolver, environment_of
@@ -100,8 +100,12 @@ def start_services(template_path: Path, *, env: Mapping[str, str]) -> RunningSer
         aws = start_aws({"AWS_REGION": region}, host=SERVICES_HOST, port=AWS_PORT)
         exit_stack.callback(aws.stop)
         pagerduty = start_pagerduty(
-            {}, redirect_uri=REDIRECT_URI, host=SERVICES_HOST, port=PAGERDUTY_PORT,
-            client_id=CLIENT_ID, public_host=PAGERDUTY_HOST,
+            {},
+            redirect_uri=REDIRECT_URI,
+            host=SERVICES_HOST,
+            port=PAGERDUTY_PORT,
+            client_id=CLIENT_ID,
+            public_host=PAGERDUTY_HOST,
         )
         exit_stack.callback(pagerduty.stop)
         resolver = Resolver(template, pseudo_parameters=pseudo_parameters(aws))

@@ -8,8 +8,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Self
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -61,7 +62,7 @@ def raw_exchange(port: int, request: bytes, *, read_timeout: float = 5) -> bytes
         while True:
             try:
                 chunk = connection.recv(65536)
-            except (ConnectionResetError, socket.timeout):
+            except (TimeoutError, ConnectionResetError):
                 break
             if not chunk:
                 break
@@ -117,10 +118,10 @@ class StackProcess:
             self.process.wait()
             raise AssertionError(f"still running {timeout} s after signal {signum}:\n{self.output}") from None
 
-    def __enter__(self) -> "StackProcess":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()

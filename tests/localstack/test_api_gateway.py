@@ -58,7 +58,8 @@ def test_a_body_over_10_mb_is_413_before_it_is_read(gateway, handler):
 def test_a_chunked_body_over_10_mb_is_413(gateway, handler):
     oversized_chunk = f"{MAX_PAYLOAD_BYTES + 1:x}".encode()
     answer = raw_exchange(
-        gateway.port, b"GET / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + oversized_chunk + b"\r\n"
+        gateway.port,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" + oversized_chunk + b"\r\n",
     )
 
     assert answer.startswith(b"HTTP/1.1 413")

@@ -33,7 +33,9 @@ def shape_differences(ours: Any, reference: Any, where: str = "event") -> list[s
         differences += [f"{where}.{key}: not in API Gateway's event" for key in ours.keys() - reference.keys()]
         for key in ours.keys() & reference.keys():
             if key in ("headers", "queryStringParameters"):  # names vary; every value is a string
-                differences += [f"{where}.{key}.{k}: not a string" for k, v in ours[key].items() if not isinstance(v, str)]
+                differences += [
+                    f"{where}.{key}.{k}: not a string" for k, v in ours[key].items() if not isinstance(v, str)
+                ]
             else:
                 differences += shape_differences(ours[key], reference[key], f"{where}.{key}")
         return differences
@@ -73,14 +75,24 @@ def test_event_carries_route_key_paths_and_request_context(gateway, handler):
 
     event = handler.events[0]
     assert (event["version"], event["routeKey"], event["rawPath"], event["rawQueryString"]) == (
-        "2.0", "GET /authorize", "/authorize", "x=1",
+        "2.0",
+        "GET /authorize",
+        "/authorize",
+        "x=1",
     )
     context = event["requestContext"]
     assert context["http"] == {
-        "method": "GET", "path": "/authorize", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "pytest",
+        "method": "GET",
+        "path": "/authorize",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "pytest",
     }
     assert (context["routeKey"], context["stage"], context["domainName"], context["domainPrefix"]) == (
-        "GET /authorize", "$default", "localhost", "localhost",
+        "GET /authorize",
+        "$default",
+        "localhost",
+        "localhost",
     )
     assert isinstance(context["timeEpoch"], int) and context["timeEpoch"] > 1_600_000_000_000  # milliseconds
 

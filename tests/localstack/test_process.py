@@ -49,7 +49,9 @@ def test_a_taken_port_fails_at_start_naming_port():
     port = free_port()
     with StackProcess("--template", str(FIXTURES / "template.yaml"), env={"PORT": str(port), **OWN_PAGERDUTY}) as first:
         first.wait_for(f"Open http://localhost:{port}/")
-        with StackProcess("--template", str(FIXTURES / "template.yaml"), env={"PORT": str(port), **OWN_PAGERDUTY}) as second:
+        with StackProcess(
+            "--template", str(FIXTURES / "template.yaml"), env={"PORT": str(port), **OWN_PAGERDUTY}
+        ) as second:
             assert second.process.wait(60) == 1
         assert first.stop(signal.SIGINT) == 0
     assert "set PORT" in second.output
@@ -83,7 +85,9 @@ def test_the_real_app_connects_an_account_through_the_standin():
             allow_redirects=False,
             timeout=10,
         )
-        callback = requests.get(decided.headers["Location"], headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
+        callback = requests.get(
+            decided.headers["Location"], headers={"Cookie": cookie}, allow_redirects=False, timeout=10
+        )
 
         assert stack.stop(signal.SIGINT) == 0
     assert (landing.status_code, landing.headers["Content-Type"].split(";")[0]) == (200, "text/html")

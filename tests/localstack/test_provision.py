@@ -17,7 +17,9 @@ def provisioned(local_aws, fixture_template_path):
     template = load_template(fixture_template_path)
 
     def run(client_secret: str):
-        resolver = Resolver(template, pseudo_parameters=pseudo_parameters(local_aws), parameter_values={"ClientId": "c"})
+        resolver = Resolver(
+            template, pseudo_parameters=pseudo_parameters(local_aws), parameter_values={"ClientId": "c"}
+        )
         return provision(template, resolver, local_aws, {"client_secret": client_secret})
 
     return run
@@ -49,7 +51,9 @@ def test_the_key_is_created_with_rotation_and_found_by_its_alias(provisioned, lo
 def test_the_secret_holds_the_client_secret_and_a_generated_key(provisioned, local_aws):
     created = provisioned("first")
 
-    value = json.loads(local_aws.client("secretsmanager").get_secret_value(SecretId=created["Secret"].ref)["SecretString"])
+    value = json.loads(
+        local_aws.client("secretsmanager").get_secret_value(SecretId=created["Secret"].ref)["SecretString"]
+    )
     assert value["client_secret"] == "first"
     assert len(value["signing_key"]) == 40 and value["signing_key"].isalnum()
 

@@ -33,8 +33,10 @@ def test_each_cookie_becomes_its_own_set_cookie_header(gateway, handler):
 def test_a_base64_body_is_decoded_to_bytes(gateway, handler):
     png = b"\x89PNG\r\n\x1a\n\x00"
     handler.result = {
-        "statusCode": 200, "headers": {"content-type": "image/png"},
-        "body": base64.b64encode(png).decode(), "isBase64Encoded": True,
+        "statusCode": 200,
+        "headers": {"content-type": "image/png"},
+        "body": base64.b64encode(png).decode(),
+        "isBase64Encoded": True,
     }
 
     response = fetch(gateway.port)
@@ -127,8 +129,11 @@ def test_the_context_reports_time_left_from_the_function_timeout(gateway, handle
 
     def record(event, context):
         seen.update(
-            remaining=context.get_remaining_time_in_millis(), name=context.function_name,
-            memory=context.memory_limit_in_mb, arn=context.invoked_function_arn, request_id=context.aws_request_id,
+            remaining=context.get_remaining_time_in_millis(),
+            name=context.function_name,
+            memory=context.memory_limit_in_mb,
+            arn=context.invoked_function_arn,
+            request_id=context.aws_request_id,
         )
         return {"statusCode": 204}
 

@@ -67,20 +67,28 @@ def test_environment_references_resolve_to_local_values(fixture_template_path):
 
 def test_the_real_templates_environment_resolves(real_template_path):
     template = load_template(real_template_path)
-    table, key, secret = (r.logical_id for r in template.resources_of_type(
-        "AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::SecretsManager::Secret"))
-    resolver = Resolver(template, pseudo_parameters=PSEUDO, resources={
-        table: PhysicalResource("local-table", {"Arn": "table-arn"}),
-        key: PhysicalResource("key-id", {"Arn": "key-arn"}),
-        secret: PhysicalResource("secret-arn"),
-    })
+    table, key, secret = (
+        r.logical_id
+        for r in template.resources_of_type("AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::SecretsManager::Secret")
+    )
+    resolver = Resolver(
+        template,
+        pseudo_parameters=PSEUDO,
+        resources={
+            table: PhysicalResource("local-table", {"Arn": "table-arn"}),
+            key: PhysicalResource("key-id", {"Arn": "key-arn"}),
+            secret: PhysicalResource("secret-arn"),
+        },
+    )
     overrides = {"PD_CLIENT_ID": "cid", "PD_REDIRECT_URI": "http://localhost:3000/callback"}
 
     environments = {fid: environment_of(f, resolver, overrides) for fid, f in template.functions.items()}
 
     callback = environments[template.routes[-1].function_id]
     assert (callback["TABLE_NAME"], callback["TOKEN_KEY_ID"], callback["CLIENT_SECRET_ID"]) == (
-        "local-table", "key-arn", "secret-arn",
+        "local-table",
+        "key-arn",
+        "secret-arn",
     )
     assert callback["PD_REDIRECT_URI"] == "http://localhost:3000/callback"
 
@@ -115,8 +123,10 @@ def test_a_reference_to_a_resource_not_emulated_fails_naming_it(fixture_template
     ("expression", "expected"),
     [
         ({"Fn::Sub": "${AWS::Region}-${Table}-${!Literal}"}, "eu-west-1-local-Table-${Literal}"),
-        ({"Fn::Sub": ["${Name}.${Table.Arn}", {"Name": {"Ref": "Scopes"}}]},
-         "read write.arn:aws:dynamodb:eu-west-1:123456789012:table/local-Table"),
+        (
+            {"Fn::Sub": ["${Name}.${Table.Arn}", {"Name": {"Ref": "Scopes"}}]},
+            "read write.arn:aws:dynamodb:eu-west-1:123456789012:table/local-Table",
+        ),
         ({"Fn::Join": ["/", ["a", {"Ref": "AWS::AccountId"}]]}, "a/123456789012"),
         ({"Fn::Select": [1, {"Fn::Split": [" ", {"Ref": "Scopes"}]}]}, "write"),
         ({"Fn::If": ["CreateSecret", "yes", {"Ref": "AWS::NoValue"}]}, "yes"),
