@@ -1,5 +1,7 @@
 """Alarms an operator gets: failures on our side and throttling, sent to one SNS topic, e-mail optional."""
 
+import re
+
 from sam_template import deployed, resource, resources_of_type, translated
 
 ALARMS = {"ServerErrorsAlarm", "ApiThrottlingAlarm", "FunctionThrottlingAlarm"}
@@ -14,7 +16,7 @@ def _metrics_watched(logical_id: str) -> list[tuple[str, str, dict]]:
     """(namespace, metric name, dimensions) of every metric the alarm reads."""
     alarm = _alarm(logical_id)
     if "MetricName" in alarm:
-        stats = [{"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"], "Dimensions": alarm["Dimensions"]}]
+        stats = [{key: alarm[key] for key in ("Namespace", "MetricName", "Dimensions")}]
     else:
         stats = [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
     return [
@@ -28,7 +30,7 @@ def test_the_stack_has_exactly_the_failure_and_throttling_alarms():
 
 
 def test_every_alarm_notifies_the_alarm_topic_when_it_fires_and_when_it_clears():
-    actions = {logical_id: (_alarm(logical_id)["AlarmActions"], _alarm(logical_id)["OKActions"]) for logical_id in ALARMS}
+    actions = {alarm_id: (_alarm(alarm_id)["AlarmActions"], _alarm(alarm_id)["OKActions"]) for alarm_id in ALARMS}
 
     assert actions == {logical_id: ([TOPIC], [TOPIC]) for logical_id in ALARMS}
 
@@ -84,3 +86,11 @@ def test_an_alarm_email_subscribes_that_address_to_the_topic():
 
 def test_the_alarm_topic_is_an_output_to_subscribe_other_channels_to():
     assert translated()["Outputs"]["AlarmTopicArn"]["Value"] == TOPIC
+
+
+def test_alarm_email_accepts_empty_or_one_address():
+    pattern = re.compile(translated()["Parameters"]["AlarmEmail"]["AllowedPattern"])
+    candidates = ("", "ops@example.com", "ops", "a@b.c d@e.f")
+    accepted = {candidate: bool(pattern.fullmatch(candidate)) for candidate in candidates}
+
+    assert list(accepted.values()) == [True, True, False, False]

@@ -1,8 +1,13 @@
 """The optional custom domain: nothing without DomainName + CertificateArn; with them, one host for the whole flow."""
 
-from sam_template import broken_rules, deployed, resource, resources_of_type
+import re
 
-DOMAIN = {"DomainName": "connect.example.com", "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e"}
+from sam_template import broken_rules, deployed, resource, resources_of_type, translated
+
+DOMAIN = {
+    "DomainName": "connect.example.com",
+    "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e",
+}
 EXECUTE_API_HOST = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 DOMAIN_RESOURCE_TYPES = ("AWS::ApiGatewayV2::DomainName", "AWS::ApiGatewayV2::ApiMapping")
 
@@ -95,3 +100,13 @@ def test_domain_and_certificate_must_be_given_together():
     }
 
     assert refused == {"neither": False, "both": False, "domain only": True, "certificate only": True}
+
+
+def test_domain_name_accepts_a_host_name_only():
+    pattern = re.compile(translated()["Parameters"]["DomainName"]["AllowedPattern"])
+    accepted = {
+        candidate: bool(pattern.fullmatch(candidate))
+        for candidate in ("", "connect.example.com", "https://connect.example.com", "connect.example.com/callback")
+    }
+
+    assert list(accepted.values()) == [True, True, False, False]

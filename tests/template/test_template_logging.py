@@ -63,7 +63,11 @@ def test_every_log_group_expires_within_a_year():
         for logical_id, log_group in resources_of_type(translated(), "AWS::Logs::LogGroup").items()
     }
 
-    assert {logical_id for logical_id, days in retention.items() if not (isinstance(days, int) and 0 < days <= 365)} == set()
+    forever_or_too_long = {
+        logical_id for logical_id, days in retention.items() if not (isinstance(days, int) and 0 < days <= 365)
+    }
+
+    assert forever_or_too_long == set()
 
 
 def test_there_is_a_log_group_for_each_function_and_one_for_access_logs():
