@@ -36,6 +36,7 @@ USED_PROPERTIES = {
         "BillingMode",
         "ProvisionedThroughput",
         "TableClass",
+        "DeletionProtectionEnabled",
         "GlobalSecondaryIndexes",
         "LocalSecondaryIndexes",
         "SSESpecification",
@@ -185,7 +186,14 @@ def _table_arguments(props: Mapping[str, Any]) -> dict[str, Any]:
     """CreateTable arguments from the CloudFormation properties (mostly the same shapes)."""
     arguments = {
         key: props[key]
-        for key in ("AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "TableClass")
+        for key in (
+            "AttributeDefinitions",
+            "KeySchema",
+            "BillingMode",
+            "ProvisionedThroughput",
+            "TableClass",
+            "DeletionProtectionEnabled",
+        )
         if key in props
     }
     for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):

@@ -25,7 +25,7 @@ def provisioned(local_aws, fixture_template_path):
     return run
 
 
-def test_the_table_is_created_with_the_templates_keys_ttl_and_index(provisioned, local_aws):
+def test_the_table_is_created_with_the_templates_keys_ttl_index_and_protection(provisioned, local_aws):
     created = provisioned("first")
 
     dynamodb = local_aws.client("dynamodb")
@@ -33,6 +33,7 @@ def test_the_table_is_created_with_the_templates_keys_ttl_and_index(provisioned,
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["by-owner"]
+    assert table["DeletionProtectionEnabled"] is True
     ttl = dynamodb.describe_time_to_live(TableName=created["Table"].ref)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
     assert created["Table"].attributes["Arn"] == table["TableArn"]
