@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,6 +26,7 @@ STAGE = "$default"
 # Content types API Gateway passes as text; every other body arrives base64-encoded.
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 _TEXT_SUFFIXES = ("+json", "+xml")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
 
 class BadRequest(ValueError):
@@ -111,7 +114,7 @@ def build_event(
 def to_http_response(result: Any) -> HttpResponse:
     """The HTTP response API Gateway makes of a payload 2.0 result."""
     if not isinstance(result, dict) or "statusCode" not in result:
-        # A "simple" response: any JSON value without statusCode is a 200 with that JSON.
+        # A "simple" response: a 200 with the value as JSON (a string as it is, as sam local does).
         body = result if isinstance(result, str) else _json(result)
         return HttpResponse(200, (("content-type", "application/json"),), body.encode("utf-8"))
 
@@ -120,9 +123,9 @@ def to_http_response(result: Any) -> HttpResponse:
         raise InvalidResponse(f"statusCode must be an HTTP status, got {status!r}")
     headers: list[tuple[str, str]] = []
     for name, value in (result.get("headers") or {}).items():
-        headers.append((str(name), _header_value(value)))
+        headers.append((_header_name(name), _header_value(value)))
     for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers.extend((str(name), _header_value(value)) for value in values)
+        headers.extend((_header_name(name), _header_value(value)) for value in values)
     for cookie in result.get("cookies") or []:
         headers.append(("set-cookie", str(cookie)))
     if not any(name.lower() == "content-type" for name, _ in headers):
@@ -146,7 +149,7 @@ GATEWAY_MESSAGES = {
 
 def gateway_error(status: int, request_id: str | None = None) -> HttpResponse:
     """A response API Gateway itself produces, e.g. 404 {"message":"Not Found"}."""
-    message = GATEWAY_MESSAGES.get(status, GATEWAY_MESSAGES[400])
+    message = GATEWAY_MESSAGES.get(status) or HTTPStatus(status).phrase
     return HttpResponse(
         status,
         (("content-type", "application/json"), ("apigw-requestid", request_id or _request_id())),
@@ -195,6 +198,12 @@ def _response_body(result: Mapping[str, Any]) -> bytes:
         except ValueError as exc:
             raise InvalidResponse("isBase64Encoded is true but body is not base64") from exc
     return body.encode("utf-8")
+
+
+def _header_name(name: Any) -> str:
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise InvalidResponse(f"{name!r} is not a header name")
+    return name
 
 
 def _header_value(value: Any) -> str:

@@ -85,6 +85,7 @@ def test_a_response_without_content_type_defaults_to_json():
         {"statusCode": 99},
         {"statusCode": 200, "body": "!!", "isBase64Encoded": True},
         {"statusCode": 200, "headers": {"X-Bad": "a\r\nInjected: 1"}},
+        {"statusCode": 200, "headers": {"X-Bad\r\nInjected": "1"}},
         {"not": {"json", "serialisable"}},
     ],
 )
