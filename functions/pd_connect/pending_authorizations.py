@@ -61,7 +61,8 @@ class PendingAuthorizationStore:
             "expires_at": {"N": str(expires_at)},
         }
         if app_user_id:
-            item["app_user_id"] = {"S": app_user_id}
+            # Not "app_user_id": that attribute feeds the by_app_user index of connections.
+            item["link_app_user_id"] = {"S": app_user_id}
         if return_to:
             item["return_to"] = {"S": return_to}
         try:
@@ -102,7 +103,7 @@ class PendingAuthorizationStore:
             code_verifier=item["code_verifier"]["S"],
             redirect_uri=item["redirect_uri"]["S"],
             expires_at=int(item["expires_at"]["N"]),
-            app_user_id=item.get("app_user_id", {}).get("S", ""),
+            app_user_id=item.get("link_app_user_id", {}).get("S", ""),
             return_to=item.get("return_to", {}).get("S", ""),
         )
 

@@ -126,6 +126,15 @@ def test_an_app_user_with_two_pagerduty_accounts_must_say_which(browser, aws):
     assert get_access_token(app_user_id="alice", account_id="PGLOBEX")
 
 
+def test_a_pending_linked_flow_is_not_a_connection_of_the_app_user(browser, aws):
+    browser.authorize(link("alice"))
+    from pd_connect.connections import ConnectionStore
+    from pd_connect.token_cipher import TokenCipher
+
+    store = ConnectionStore(aws.dynamodb, aws.table_name, TokenCipher(aws.kms, aws.key_id))
+    assert store.find_by_app_user("alice") == []
+
+
 def test_lookup_by_app_user_never_scans(browser, aws, monkeypatch):
     browser.connect(login="PADA001", query=link("alice"))
     monkeypatch.setattr(access_tokens, "_default", None)

@@ -21,8 +21,10 @@ def _grants(function_id: str) -> set[tuple[str, str]]:
     return grants(template, function_role_id(template, function_id))
 
 
-def test_start_function_may_only_put_pending_authorizations_into_the_table():
-    assert _grants("StartFunction") == {("dynamodb:PutItem", TABLE)}
+def test_start_function_may_only_put_pending_items_and_read_the_link_signing_key():
+    # PutItem: pending authorizations and spent link nonces. GetSecretValue: the secret's
+    # link_signing_key, to verify link tokens from the builder's backend.
+    assert _grants("StartFunction") == {("dynamodb:PutItem", TABLE), ("secretsmanager:GetSecretValue", CLIENT_SECRET)}
 
 
 def test_callback_function_may_consume_and_store_items_read_its_secret_and_encrypt_tokens():
@@ -34,10 +36,10 @@ def test_callback_function_may_consume_and_store_items_read_its_secret_and_encry
     }
 
 
-def test_start_function_has_no_grant_on_the_client_secret_or_the_token_key():
+def test_start_function_has_no_grant_on_the_token_key():
     granted_resources = {target for _, target in _grants("StartFunction")}
 
-    assert granted_resources.isdisjoint({CLIENT_SECRET, TOKEN_KEY})
+    assert TOKEN_KEY not in granted_resources
 
 
 def test_no_function_grant_uses_a_wildcard():

@@ -10,6 +10,9 @@ SHARED_SETTINGS = {
     "PD_SCOPES",
     "PD_REDIRECT_URI",
     "TABLE_NAME",
+    "CLIENT_SECRET_ID",  # start: the link signing key; callback: the client secret
+    "ALLOW_ANONYMOUS_CONNECT",
+    "RETURN_TO_ORIGIN",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -41,8 +44,8 @@ def test_start_function_reads_only_the_shared_settings():
     assert set(environment(translated(), "StartFunction")) == SHARED_SETTINGS
 
 
-def test_callback_function_also_reads_where_the_token_key_and_client_secret_are():
-    assert set(environment(translated(), "CallbackFunction")) == SHARED_SETTINGS | {"TOKEN_KEY_ID", "CLIENT_SECRET_ID"}
+def test_callback_function_also_reads_where_the_token_key_is():
+    assert set(environment(translated(), "CallbackFunction")) == SHARED_SETTINGS | {"TOKEN_KEY_ID"}
 
 
 def test_the_api_has_exactly_three_get_routes():

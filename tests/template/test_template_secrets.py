@@ -6,7 +6,15 @@ import re
 from sam_template import environment, resource, translated
 
 FUNCTIONS = ("StartFunction", "CallbackFunction")
-NON_SECRET_PARAMETERS = {"PagerDutyClientId", "PagerDutyScopes", "RedirectUrl", "LogLevel", "ExistingClientSecretArn"}
+NON_SECRET_PARAMETERS = {
+    "PagerDutyClientId",
+    "PagerDutyScopes",
+    "RedirectUrl",
+    "LogLevel",
+    "ExistingClientSecretArn",
+    "AllowAnonymousConnect",
+    "ReturnToOrigin",
+}
 
 
 def _parameter_refs(value) -> set[str]:
