@@ -94,8 +94,12 @@ def _parse_query(event: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
         return {str(k): (str(v),) for k, v in parsed.items()}
     if len(raw) > MAX_QUERY_LENGTH:
         raise ConnectFailure(Reason.BAD_REQUEST, "query string too long")
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:  # percent-encoded bytes that are not UTF-8 (%ff): nothing we sent
+        raise ConnectFailure(Reason.BAD_REQUEST, "query string is not UTF-8") from None
     query: dict[str, list[str]] = {}
-    for name, value in parse_qsl(raw, keep_blank_values=True, errors="strict"):
+    for name, value in pairs:
         query.setdefault(name, []).append(value)
     return {name: tuple(values) for name, values in query.items()}
 
