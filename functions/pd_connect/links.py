@@ -96,7 +96,7 @@ def verify_link(token: str, key: str, *, now: float | None = None) -> Link:
         raise ConnectFailure(Reason.LINK_INVALID, "bad link signature")
     try:
         payload = json.loads(_unb64(body))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise ConnectFailure(Reason.LINK_INVALID, "unreadable link payload") from None
     if not isinstance(payload, dict):
         raise ConnectFailure(Reason.LINK_INVALID, "link payload is not an object")
