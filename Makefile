@@ -32,7 +32,7 @@ $(CHECKOV)/.installed: requirements-checkov.txt
 	touch $@
 
 run: $(VENV)/.installed  ## Run the whole flow locally (embedded AWS + PagerDuty stand-in) on http://localhost:3000
-	$(PY) -m local.stack
+	$(PY) -m local.stack $(ARGS)
 
 test: $(VENV)/.installed  ## Run every test: unit, moto, local HTTP stack, template, headless Chromium
 	$(PY) -m pytest

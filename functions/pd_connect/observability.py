@@ -18,9 +18,9 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "pagerduty-connect")
 logger = Logger(service=SERVICE)
 
 # At DEBUG, botocore logs response bodies (the client secret, KMS plaintext) and urllib3 logs
-# URLs. Whatever level the app runs at, these libraries never log below INFO.
+# URLs; at INFO they only add noise. Whatever level the app runs at, these log warnings and up.
 for _library in ("botocore", "boto3", "urllib3", "requests"):
-    logging.getLogger(_library).setLevel(max(logging.INFO, logging.getLogger(_library).level))
+    logging.getLogger(_library).setLevel(max(logging.WARNING, logging.getLogger(_library).level))
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "PagerDutyConnect")
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 

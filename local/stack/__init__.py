@@ -3,6 +3,7 @@
     python -m local.stack                   # everything in one process; open the printed URL
     python -m local.stack --services-only   # only AWS + PagerDuty, for `sam local start-api`
     python -m local.stack --write-sam-local-env   # regenerate local/sam-local-env.json
+    python -m local.stack --parameter-overrides 'AllowAnonymousConnect=false'
 
 What runs (one process, stopped by Ctrl-C or SIGTERM):
 - the HTTP API at http://localhost:3000 (PORT overrides; bound to 127.0.0.1): the template's
@@ -21,8 +22,12 @@ With Docker (`--services-only`), fixed ports, bound to all interfaces so contain
 - 3000  `sam local start-api` itself, which the printed command starts:
         sam build && sam local start-api --env-vars local/sam-local-env.json --port 3000
             --add-host host.docker.internal:host-gateway --add-host pagerduty.localhost:host-gateway
-  sam local passes a container only the variables the template declares; the ones it does not
-  declare (AWS_ENDPOINT_URL, PD_IDENTITY_URL, PD_API_URL, PD_API_URL_EU) are listed at start.
+  sam local passes a container only the variables the template declares, so template.yaml
+  declares AWS_ENDPOINT_URL, PD_IDENTITY_URL, PD_API_URL and PD_API_URL_EU empty (empty = the
+  real endpoints in AWS) and the env-vars file fills them.
+
+Template parameters: `--parameter-overrides 'AllowAnonymousConnect=false ReturnToOrigin=...'`, as
+for `sam deploy`.
 
 Development tooling only: nothing under functions/ imports this package.
 """

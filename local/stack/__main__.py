@@ -23,6 +23,12 @@ DEFAULT_PORT = 3000
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.stack", description=__doc__)
     parser.add_argument("--template", type=Path, default=REPOSITORY / "template.yaml", help="SAM template to run")
+    parser.add_argument(
+        "--parameter-overrides",
+        default="",
+        metavar="'Key=Value ...'",
+        help="template parameters, as for sam: e.g. 'AllowAnonymousConnect=false ReturnToOrigin=http://app.localhost:8000'",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--services-only",
@@ -44,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             return _write_env_vars(args.template)
         if args.services_only:
             return _serve(lambda: _start_services(args.template), stop)
-        return _serve(lambda: _start_everything(args.template), stop)
+        parameters = _parameter_overrides(args.parameter_overrides)
+        return _serve(lambda: _start_everything(args.template, parameters), stop)
     except (TemplateError, AwsUnavailable, PagerDutyUnavailable, ImportError, OSError, ValueError) as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
@@ -62,12 +69,19 @@ def _serve(start, stop: threading.Event) -> int:
     return 0
 
 
-def _start_everything(template: Path) -> RunningStack:
+def _parameter_overrides(text: str) -> dict[str, str]:
+    pairs = [item.partition("=") for item in text.split()]
+    if any(not sep or not key for key, sep, _ in pairs):
+        raise ValueError(f"--parameter-overrides takes 'Key=Value Key2=Value2', got {text!r}")
+    return {key: value for key, _, value in pairs}
+
+
+def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStack:
     port_setting = os.environ.get("PORT", str(DEFAULT_PORT))
     if not port_setting.isdigit() or not 0 <= int(port_setting) <= 65535:
         raise ValueError(f"PORT must be a port number, got {port_setting!r}")
     try:
-        running = start_stack(template, port=int(port_setting), env=dict(os.environ))
+        running = start_stack(template, port=int(port_setting), env=dict(os.environ), parameters=parameters)
     except OSError as exc:
         raise OSError(f"cannot start (is port {port_setting} taken? set PORT): {exc.strerror or exc}") from exc
     aws = running.aws

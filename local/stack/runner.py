@@ -50,7 +50,10 @@ def pseudo_parameters(aws: LocalAws) -> dict[str, str]:
     }
 
 
-def start_stack(template_path: Path, *, port: int, env: Mapping[str, str]) -> RunningStack:
+def start_stack(
+    template_path: Path, *, port: int, env: Mapping[str, str], parameters: Mapping[str, str] | None = None
+) -> RunningStack:
+    """`parameters`: template parameter values, as `sam deploy --parameter-overrides` would set them."""
     template = load_template(template_path)
     if not template.routes:
         raise TemplateError(f"{template.path.name} has no HttpApi routes to serve")
@@ -66,7 +69,10 @@ def start_stack(template_path: Path, *, port: int, env: Mapping[str, str]) -> Ru
         pagerduty = start_pagerduty(env, redirect_uri=redirect_uri)
         exit_stack.callback(pagerduty.stop)
 
-        resolver = Resolver(template, pseudo_parameters=pseudo_parameters(aws))
+        unknown = set(parameters or {}) - set(template.parameters)
+        if unknown:
+            raise TemplateError(f"no such template parameter: {', '.join(sorted(unknown))}")
+        resolver = Resolver(template, pseudo_parameters=pseudo_parameters(aws), parameter_values=parameters)
         provision(template, resolver, aws, {CLIENT_SECRET_FIELD: pagerduty.client_secret})
         overrides = {
             "PD_CLIENT_ID": pagerduty.client_id,

@@ -11,6 +11,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -50,31 +51,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def local_stack():
-    """The running local stack; yields its landing URL (http://localhost:PORT/)."""
+class RunningStack:
+    def __init__(self, url: str, aws_endpoint: str) -> None:
+        self.url = url
+        self.aws_endpoint = aws_endpoint
+
+
+def start_local_stack(*extra_args: str):
+    """`python -m local.stack` in its own process, as `make run` starts it; yields RunningStack."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PD_"))}
     env.update(PORT=str(port), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.stack"], cwd=REPOSITORY, env=env,
+        [sys.executable, "-m", "local.stack", *extra_args], cwd=REPOSITORY, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    output, deadline = [], time.time() + 60
+    output, deadline, aws_endpoint = [], time.time() + 60, ""
     try:
         while time.time() < deadline:
             line = process.stdout.readline()
             if not line:
-                break
+                pytest.fail("local stack exited:\n" + "".join(output))
             output.append(line)
+            aws = re.search(r"AWS\s+embedded moto at (http://[\d.:]+)", line)
+            aws_endpoint = aws.group(1) if aws else aws_endpoint
             match = re.search(r"Open (http://localhost:\d+/?)", line)
             if match:
-                yield match.group(1).rstrip("/")
+                # Keep reading its output, or a full pipe would block the stack mid-run.
+                threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+                yield RunningStack(match.group(1).rstrip("/"), aws_endpoint)
                 break
         else:
             pytest.fail("local stack did not start:\n" + "".join(output))
-        if process.poll() is not None and not any("Open" in line for line in output):
-            pytest.fail("local stack exited:\n" + "".join(output))
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -82,6 +90,13 @@ def local_stack():
         except subprocess.TimeoutExpired:
             process.kill()
             pytest.fail("local stack did not stop on Ctrl-C")
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    """The running local stack (demo settings); yields its landing URL (http://localhost:PORT)."""
+    for running in start_local_stack():
+        yield running.url
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,11 @@ SHARED_SETTINGS = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
+    # declared empty so sam local's env-vars file can point them at the local stack
+    "PD_IDENTITY_URL",
+    "PD_API_URL",
+    "PD_API_URL_EU",
+    "AWS_ENDPOINT_URL",
 }
 
 
@@ -108,3 +113,11 @@ def test_each_function_logs_to_its_own_log_group_that_expires():
 
     assert log_groups.keys() == {"/aws/lambda/${StartFunction}", "/aws/lambda/${CallbackFunction}"}
     assert all(isinstance(days, int) and 0 < days <= 365 for days in log_groups.values())
+
+
+def test_local_overrides_are_declared_empty_so_aws_uses_the_real_endpoints():
+    for function_id in FUNCTIONS:
+        variables = environment(translated(), function_id)
+        assert {name: variables[name] for name in ("PD_IDENTITY_URL", "PD_API_URL", "PD_API_URL_EU", "AWS_ENDPOINT_URL")} == dict.fromkeys(
+            ("PD_IDENTITY_URL", "PD_API_URL", "PD_API_URL_EU", "AWS_ENDPOINT_URL"), ""
+        )
