@@ -47,6 +47,11 @@ def _store() -> tuple[ConnectionStore, TokenCipher]:
     return ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher), cipher
 
 
+def _emit_json(value, out) -> None:
+    json.dump(value, out, indent=2)
+    out.write("\n")
+
+
 def _when(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds") if epoch else "-"
 
@@ -77,8 +82,7 @@ def cmd_list(args, out) -> int:
 
 def _output_rows(rows: list[StoredConnection], args, out) -> int:
     if args.json:
-        json.dump([r.summary() for r in rows], out, indent=2)
-        out.write("\n")
+        _emit_json([r.summary() for r in rows], out)
     else:
         _print_table(rows)
         print(f"{len(rows)} connection(s)")
@@ -99,8 +103,7 @@ def cmd_show(args, out) -> int:
         return 1
     summary = record.summary()
     if args.json:
-        json.dump(summary, out, indent=2)
-        out.write("\n")
+        _emit_json(summary, out)
     else:
         for name, value in summary.items():
             print(f"{name:<24} {value}")
@@ -124,8 +127,7 @@ def cmd_refresh(args, out) -> int:
     after = store.find(args.key)
     result = {"key": str(args.key), "token_version": token.version, "access_token_expires_at": _when(after.connection.access_token_expires_at)}
     if args.json:
-        json.dump(result, out, indent=2)
-        out.write("\n")
+        _emit_json(result, out)
     else:
         print(f"refreshed {args.key}: token version {result['token_version']}, expires {result['access_token_expires_at']}")
     return 0
@@ -138,8 +140,7 @@ def cmd_delete(args, out) -> int:
         return 2
     deleted = disconnect(args.key, store)
     if args.json:
-        json.dump({"key": str(args.key), "deleted": deleted, "revoke": REVOKE_IN_PAGERDUTY}, out, indent=2)
-        out.write("\n")
+        _emit_json({"key": str(args.key), "deleted": deleted, "revoke": REVOKE_IN_PAGERDUTY}, out)
     elif deleted:
         print(f"deleted {args.key}\n{REVOKE_IN_PAGERDUTY}")
     else:
