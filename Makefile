@@ -54,6 +54,9 @@ checkov: $(CHECKOV)/.installed  ## checkov on template.yaml (suppressions explai
 
 check: validate build checkov  ## Infrastructure checks CI runs before the tests
 
+bench: $(VENV)/.installed  ## Benchmark: cold start, remote calls, zip size, latency, load; table + bench-results/bench.json
+	$(PY) -m bench
+
 deploy: build  ## Build, then deploy with SAM's guided prompts
 	$(SAM) deploy --guided
 
