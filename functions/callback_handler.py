@@ -30,7 +30,7 @@ connections = ConnectionStore(
 )
 http = requests.Session()  # connection reuse across warm invocations; holds no per-request data
 CLEAR_BINDING = (browser_binding.clear_cookie(),)
-app = App(render_failure=lambda reason: pages.failure(reason, cookies=CLEAR_BINDING))
+app = App(render_failure=lambda reason: pages.failure(reason, try_again=settings.try_again_url, cookies=CLEAR_BINDING))
 _ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 
 

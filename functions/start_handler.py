@@ -17,7 +17,7 @@ from pd_connect.web import App, Request, Response, redirect
 
 settings = load_settings(needs_secrets=False)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
-app = App(render_failure=pages.failure)
+app = App(render_failure=lambda reason: pages.failure(reason, try_again=settings.try_again_url))
 
 
 @app.get("/")

@@ -36,6 +36,13 @@ class Settings:
     def api_url(self, region: str) -> str:
         return self.api_urls[region]
 
+    @property
+    def try_again_url(self) -> str:
+        """Where a new attempt starts: /authorize, or the builder's app when flows must start there."""
+        if self.allow_anonymous:
+            return "/authorize"
+        return f"{self.return_to_origin}/" if self.return_to_origin else "/"
+
 
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()

@@ -90,10 +90,12 @@ def welcome(
     return _page(200, "Connected to PagerDuty", body, img_origin=origin, cookies=cookies)
 
 
-def failure(reason: Reason, *, cookies: tuple[str, ...] = ()) -> Response:
+def failure(reason: Reason, *, try_again: str = "/authorize", cookies: tuple[str, ...] = ()) -> Response:
+    """`try_again`: where the "Try again" link starts a new flow (the builder's app when only
+    linked flows are allowed)."""
     if reason is Reason.ACCESS_DENIED:
         title = "Connection cancelled"
     else:
         title = "Could not connect to PagerDuty"
-    body = _render("failure.html", title=title, message=reason.message, reason=reason.code)
+    body = _render("failure.html", title=title, message=reason.message, reason=reason.code, try_again=try_again)
     return _page(reason.status, title, body, cookies=cookies)

@@ -40,3 +40,22 @@ def test_malformed_urls_are_errors_naming_the_setting(name, value):
 
 def test_scopes_are_normalised_to_single_spaces():
     assert settings_from({**BASE, "PD_SCOPES": "  incidents.read   users.read "}, needs_secrets=True).scopes == "incidents.read users.read"
+
+
+def test_try_again_starts_a_new_flow_or_goes_back_to_the_app():
+    assert settings_from(BASE, needs_secrets=True).try_again_url == "/authorize"
+    linked_only = {**BASE, "ALLOW_ANONYMOUS_CONNECT": "false", "RETURN_TO_ORIGIN": "https://app.example.com"}
+    assert settings_from(linked_only, needs_secrets=True).try_again_url == "https://app.example.com/"
+    assert settings_from({**BASE, "ALLOW_ANONYMOUS_CONNECT": "false"}, needs_secrets=True).try_again_url == "/"
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_malformed_flag_names_the_setting(value):
+    with pytest.raises(ConfigError, match="ALLOW_ANONYMOUS_CONNECT"):
+        settings_from({**BASE, "ALLOW_ANONYMOUS_CONNECT": value}, needs_secrets=True)
+
+
+@pytest.mark.parametrize("value", ["app.example.com", "https://app.example.com/path", "https://u@app.example.com", "ftp://x"])
+def test_a_malformed_return_origin_names_the_setting(value):
+    with pytest.raises(ConfigError, match="RETURN_TO_ORIGIN"):
+        settings_from({**BASE, "RETURN_TO_ORIGIN": value}, needs_secrets=True)
