@@ -17,6 +17,7 @@ from pd_connect.connections import ConnectionKey, ConnectionStore
 from pd_connect.failures import ConnectFailure, Reason
 from pd_connect.pagerduty_client import PagerDutyClient
 from pd_connect.token_cipher import StoredTokens, TokenCipher
+from pd_connect.token_endpoint import TOKEN_TIMEOUT
 
 from .support import CONNECTION_ERROR, READ_TIMEOUT, stored_tokens
 
@@ -78,14 +79,21 @@ PAGERDUTY_FAULTS = [
 
 
 @pytest.fixture
-def short_token_timeout(monkeypatch):
-    monkeypatch.setattr("pd_connect.token_endpoint.TOKEN_TIMEOUT", (1, 0.3))
+def token_endpoint_fails(standin, monkeypatch):
+    """Make PagerDuty's token endpoint fail the next call; a delay then is a timeout (0.3 s)."""
+
+    def fail(fault: dict) -> None:
+        if fault["kind"] == "delay":
+            monkeypatch.setattr("pd_connect.token_endpoint.TOKEN_TIMEOUT", (1, 0.3))
+        standin.faults.set(endpoint="token", times=1, **fault)
+
+    return fail
 
 
 @pytest.mark.parametrize("fault", PAGERDUTY_FAULTS)
-def test_pagerduty_failing_a_refresh_leaves_the_record_as_it_was(connected, standin, short_token_timeout, fault):
+def test_pagerduty_failing_a_refresh_leaves_the_record_as_it_was(connected, token_endpoint_fails, fault):
     before = record(connected)
-    standin.faults.set(endpoint="token", times=1, **fault)
+    token_endpoint_fails(fault)
 
     with pytest.raises(TokenRefreshFailed):
         Library(connected, EXPIRED).get()
@@ -94,10 +102,13 @@ def test_pagerduty_failing_a_refresh_leaves_the_record_as_it_was(connected, stan
 
 
 @pytest.mark.parametrize("fault", PAGERDUTY_FAULTS)
-def test_after_pagerduty_failed_a_refresh_the_next_caller_refreshes(connected, standin, short_token_timeout, fault):
-    standin.faults.set(endpoint="token", times=1, **fault)
+def test_after_pagerduty_failed_a_refresh_the_next_caller_refreshes(
+    connected, standin, token_endpoint_fails, monkeypatch, fault
+):
+    token_endpoint_fails(fault)
     with pytest.raises(TokenRefreshFailed):
         Library(connected, EXPIRED).get()
+    monkeypatch.setattr("pd_connect.token_endpoint.TOKEN_TIMEOUT", TOKEN_TIMEOUT)  # PagerDuty is back
 
     token = Library(connected, EXPIRED).get()
 
