@@ -21,6 +21,7 @@ from .report import machine, render
 FULL = {
     "package_size": [],  # builds first: the cold start's "as deployed" figure reads the build
     "cold_start": ["--runs", "15"],
+    "runtime_cold_start": ["--runs", "15"],
     "remote_calls": [],
     "latency": ["--requests", "1000"],
     "load": ["--levels", "10", "50", "200", "--rounds", "2"],

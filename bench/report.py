@@ -110,9 +110,26 @@ def render(results: dict) -> str:
             )
         if "deployed_init_ratio" in start:
             lines.append(
-                "| as deployed: the `sam build` bundle, no bytecode, ÷ baseline | "
+                "| the `sam build` bundle under this Python (cannot use its 3.13 bytecode) ÷ baseline | "
                 f"{_x(start['deployed_init_ratio'])} | {_x(callback['deployed_init_ratio'])} | |"
             )
+        runtime = results.get("runtime_cold_start") or {}
+        if runtime.get("handlers"):
+            rs, rc = runtime["handlers"]["start"], runtime["handlers"]["callback"]
+            lines += [
+                (
+                    f"| **as Lambda runs it**: the bundle with its bytecode on {runtime['python']}, ÷ boto3 on the same | "
+                    f"{_x(rs['bundle_ratio'])} ({_ms(rs['bundle_ms_median'])} vs {_ms(rs['baseline_ms_median'])} ms) | "
+                    f"{_x(rc['bundle_ratio'])} ({_ms(rc['bundle_ms_median'])} vs {_ms(rc['baseline_ms_median'])} ms) | "
+                    f"≤ 1.20×: start {_yes(rs['meets_target'])}, callback {_yes(rc['meets_target'])} |"
+                ),
+                (
+                    f"| the same bundle stripped of bytecode, {runtime['python']} | "
+                    f"{_x(rs['without_bytecode_ratio'])} | {_x(rc['without_bytecode_ratio'])} | |"
+                ),
+            ]
+        elif runtime.get("skipped"):
+            lines.append(f"| as Lambda runs it (Python 3.13) | skipped: {runtime['skipped']} | | |")
         lines.append("")
     calls = results.get("remote_calls")
     if calls:

@@ -30,7 +30,13 @@ connections = ConnectionStore(
 )
 http = requests.Session()  # connection reuse across warm invocations; holds no per-request data
 CLEAR_BINDING = (browser_binding.clear_cookie(),)
-app = App(render_failure=lambda reason: pages.failure(reason, try_again=settings.try_again_url, cookies=CLEAR_BINDING))
+# A 4xx ends this attempt: clear the binding. A 5xx may have left the state unconsumed (a
+# dependency was down), so the cookie stays and reloading the callback can still finish.
+app = App(
+    render_failure=lambda reason: pages.failure(
+        reason, try_again=settings.try_again_url, cookies=CLEAR_BINDING if reason.status < 500 else ()
+    )
+)
 _ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 
 

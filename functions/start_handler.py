@@ -35,6 +35,8 @@ def authorize(request: Request) -> Response:
     if not browser_binding.is_well_formed(binding):
         binding = browser_binding.new_binding()
     code_verifier = pkce.new_code_verifier()
+    if not settings.redirect_uri and not request.domain_name:
+        raise ConnectFailure(Reason.BAD_REQUEST, "no PD_REDIRECT_URI and no domain name in the request")
     redirect_uri = settings.redirect_uri or default_redirect_uri(request.domain_name)
     state = pending.issue(
         code_verifier=code_verifier,

@@ -53,7 +53,12 @@ class AmbiguousConnection(LookupError):
 
 
 class TokenRefreshFailed(RuntimeError):
-    """The token needed refreshing and PagerDuty (or AWS) could not do it now; try again later."""
+    """No valid token could be had right now (PagerDuty or AWS failing); try again later.
+    `reason` is the failure reason (e.g. Reason.DEPENDENCY_DOWN) when one is known."""
+
+    def __init__(self, message: str, reason: Reason | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,14 @@ class AccessTokens:
 
     def get(self, key: ConnectionKey, *, reject_version: int | None = None) -> AccessToken:
         """A valid access token. `reject_version`: the caller saw that version's token refused
-        (HTTP 401), so refresh unless the record has already moved past it."""
+        (HTTP 401), so refresh unless the record has already moved past it. Raises only
+        ConnectionNotFound, NeedsReauthorization and TokenRefreshFailed."""
+        try:
+            return self._get(key, reject_version)
+        except ConnectFailure as failure:  # AWS failed reading, leasing or marking the record
+            raise TokenRefreshFailed(f"{key}: {failure.reason.code} ({failure.detail})", failure.reason) from None
+
+    def _get(self, key: ConnectionKey, reject_version: int | None) -> AccessToken:
         deadline = self._clock() + WAIT_SECONDS
         while True:
             record = self._find(key)
@@ -146,7 +158,7 @@ class AccessTokens:
             self._store.release_lease(key, owner=owner)
             if record.connection.access_token_expires_at > self._clock():
                 return self._access_token(record)  # not expired yet: use it, refresh next time
-            raise TokenRefreshFailed(f"{key}: {failure.reason.code} ({failure.detail})") from None
+            raise TokenRefreshFailed(f"{key}: {failure.reason.code} ({failure.detail})", failure.reason) from None
         tokens = StoredTokens(new.access_token, new.refresh_token)
         try:
             version = self._store.store_refreshed(
@@ -155,7 +167,7 @@ class AccessTokens:
         except ConnectFailure as failure:
             # The window described above: PagerDuty rotated, we could not write.
             self._store.release_lease(key, owner=owner)
-            raise TokenRefreshFailed(f"{key}: refreshed but not stored: {failure.detail}") from None
+            raise TokenRefreshFailed(f"{key}: refreshed but not stored: {failure.detail}", failure.reason) from None
         with self._lock:
             self._decrypted[key.pk] = (version, tokens)
         c = record.connection

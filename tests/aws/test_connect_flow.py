@@ -248,3 +248,23 @@ def test_no_secret_token_code_or_verifier_in_logs(browser, aws, caplog):
     text = caplog.text
     for secret in (CLIENT_SECRET, code, state, verifier, "pdus+"):
         assert secret not in text
+
+
+def test_a_dependency_outage_keeps_the_cookie_so_a_reload_can_finish(browser, aws, monkeypatch):
+    import callback_handler
+    from botocore.exceptions import ClientError
+
+    callback_url = browser.decide_at_pagerduty(browser.authorize())
+    client, calls = callback_handler.pending._client, []
+    real_delete = client.delete_item
+
+    def throttled_once(**request):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "DeleteItem")
+        return real_delete(**request)
+
+    monkeypatch.setattr(client, "delete_item", throttled_once)
+    first = browser.callback(callback_url)
+    assert first["statusCode"] == 503 and "cookies" not in first
+    assert browser.callback(callback_url)["statusCode"] == 200  # the reload finishes the flow

@@ -166,7 +166,7 @@ def test_a_failed_lease_surfaces_as_dependency_down_and_touches_nothing(connecte
     library = Library(connected, EXPIRED)
     aws_faults.fail(library.dynamodb, "update_item", error, when=taking_the_lease)
 
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(TokenRefreshFailed) as failure:
         library.get()
 
     assert (failure.value.reason, standin.calls["token_refresh"], record(connected)) == (
@@ -220,7 +220,7 @@ def test_a_failed_mark_leaves_the_lease_to_lapse_and_the_next_caller_marks_it(co
         "ThrottlingException",
         when=lambda r: ":reason" in r.get("ExpressionAttributeValues", {}),
     )
-    with pytest.raises(ConnectFailure):
+    with pytest.raises(TokenRefreshFailed):
         library.get()
 
     with pytest.raises(NeedsReauthorization):

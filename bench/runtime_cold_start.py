@@ -1,0 +1,140 @@
+"""Cold start as Lambda runs it: the `sam build` bundles imported by Python 3.13 (the runtime's
+version), each with the bytecode the build put in it, and the same bundle stripped of bytecode,
+against the boto3 baseline on the same interpreter. Median of N interleaved fresh processes.
+
+Needs a Python 3.13 (python3.13 on PATH, or one pyenv has installed: the same search as
+functions/Makefile). boto3 for it is installed at the repository's pin into .venv-bench313, as
+the runtime ships boto3 precompiled. Without a Python 3.13 the part reports itself skipped.
+
+    python -m bench.runtime_cold_start --out bench-results/runtime_cold_start.json [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .common import REPOSITORY, handler_environment, write_json
+
+BUILD = REPOSITORY / ".aws-sam" / "build"
+VENV = REPOSITORY / ".venv-bench313"
+BASELINES = {
+    "start": "import boto3; boto3.client('dynamodb')",
+    "callback": "import boto3; boto3.client('dynamodb'); boto3.client('kms'); boto3.client('secretsmanager')",
+}
+HANDLERS = {
+    "start": ("StartFunction", "import start_handler"),
+    # the secret provider's Secrets Manager client is part of the callback's clients
+    "callback": ("CallbackFunction", "import callback_handler; from pd_connect import client_secret; client_secret._secrets()"),
+}
+
+
+def find_python313() -> str | None:
+    candidates = ["python3.13"]
+    try:
+        versions = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True, check=True).stdout.split()
+        for version in sorted(v for v in versions if re.match(r"^3\.13(\.|$)", v)):
+            found = subprocess.run(
+                ["pyenv", "which", "python3.13"], capture_output=True, text=True, env={**handler_environment(), "PYENV_VERSION": version}
+            ).stdout.strip()
+            candidates.append(found)
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    for candidate in filter(None, candidates):
+        try:
+            probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"], capture_output=True, text=True)
+        except OSError:
+            continue
+        if probe.stdout.strip() == "True":
+            return candidate
+    return None
+
+
+def boto3_pin() -> str:
+    for line in (REPOSITORY / "requirements-dev.txt").read_text().splitlines():
+        if line.startswith("boto3=="):
+            return line.strip()
+    return "boto3"
+
+
+def runtime_python(python313: str) -> str:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([python313, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", boto3_pin()], check=True)
+    return str(python)
+
+
+def one_run(python: str, code: str, cwd: Path) -> float:
+    program = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+    env = handler_environment(PYTHONDONTWRITEBYTECODE="1")  # each run a fresh Lambda: nothing cached on disk
+    done = subprocess.run([python, "-c", program], cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    return float(done.stdout.split()[-1])
+
+
+def measure(runs: int) -> dict:
+    python313 = find_python313()
+    if not python313:
+        return {"skipped": "no Python 3.13 on this machine"}
+    if not all((BUILD / function).exists() for function, _ in HANDLERS.values()):
+        return {"skipped": "no .aws-sam/build: run `make build` (or the package_size part) first"}
+    python = runtime_python(python313)
+    with tempfile.TemporaryDirectory() as scratch:
+        stripped = Path(scratch) / "build"
+        shutil.copytree(BUILD, stripped)
+        for cache in stripped.rglob("*.pyc"):
+            cache.unlink()
+        variants = {}
+        for kind, (function, code) in HANDLERS.items():
+            variants[(kind, "baseline")] = (BASELINES[kind], Path(scratch))
+            variants[(kind, "bundle")] = (code, BUILD / function)
+            variants[(kind, "bundle_without_bytecode")] = (code, stripped / function)
+        samples: dict = {key: [] for key in variants}
+        order = list(variants)
+        for key in order:  # one untimed run each: disk cache warm, errors surface early
+            one_run(python, *variants[key])
+        rng = random.Random(13)
+        for _ in range(runs):
+            rng.shuffle(order)
+            for key in order:
+                samples[key].append(one_run(python, *variants[key]))
+    result: dict = {"python": python313 and subprocess.run([python, "-V"], capture_output=True, text=True).stdout.strip(), "runs": runs, "handlers": {}}
+    for kind in HANDLERS:
+        base = statistics.median(samples[(kind, "baseline")])
+        bundle = statistics.median(samples[(kind, "bundle")])
+        bare = statistics.median(samples[(kind, "bundle_without_bytecode")])
+        pycs = sum(1 for _ in (BUILD / HANDLERS[kind][0]).rglob("*.cpython-313.pyc"))
+        result["handlers"][kind] = {
+            "baseline_ms_median": round(base * 1000, 1),
+            "bundle_ms_median": round(bundle * 1000, 1),
+            "bundle_ratio": round(bundle / base, 3),
+            "without_bytecode_ms_median": round(bare * 1000, 1),
+            "without_bytecode_ratio": round(bare / base, 3),
+            "bytecode_files": pycs,
+            "meets_target": bundle / base <= 1.20,
+        }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.runtime_cold_start", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args(argv)
+    result = measure(args.runs)
+    write_json(args.out, result)
+    print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
