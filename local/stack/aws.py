@@ -8,6 +8,7 @@ never a real account.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -47,7 +48,7 @@ class LocalAws:
         }
 
     def client(self, service: str):
-        return boto3.session.Session().client(
+        return _session().client(
             service,
             endpoint_url=self.endpoint_url,
             region_name=self.region,
@@ -60,6 +61,12 @@ class LocalAws:
         if self._server is not None:
             self._server.stop()  # shuts the werkzeug server down and closes its socket
             self._server = None
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session per process: its loader caches the service models, so later clients are cheap."""
+    return boto3.session.Session()
 
 
 def start_aws(env: Mapping[str, str], *, host: str = "127.0.0.1", port: int = 0) -> LocalAws:
@@ -87,6 +94,9 @@ def point_process_at(aws: LocalAws) -> None:
 def _start_moto(region: str, host: str, port: int) -> LocalAws:
     from moto.server import ThreadedMotoServer  # heavy import: only when moto is really wanted
 
+    from .atomic_dynamodb import make_moto_item_writes_atomic
+
+    make_moto_item_writes_atomic()
     if port:
         _check_port_free(host, port)  # moto's start() would hang if its thread fails to bind
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per boto3 call

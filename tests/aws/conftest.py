@@ -2,20 +2,24 @@
 
 import importlib
 import json
-import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.models import DynamoDBBackend
 
 from local.pagerduty_standin import RegisteredClient, StandIn
+from local.stack.atomic_dynamodb import make_moto_item_writes_atomic
+from local.stack.aws import LocalAws
+from local.stack.intrinsics import Resolver
+from local.stack.provision import provision
+from local.stack.runner import pseudo_parameters
+from local.stack.template import load_template
 from pd_connect import access_tokens, aws_clients, client_secret
 from pd_connect.config import load_settings
 from tests.flow_driver import FlowDriver
 
-TABLE = "pagerduty-connect-test"
 CLIENT_SECRET = "test-client-secret-value"
 LINK_SIGNING_KEY = "k" * 64
 APP_ORIGIN = "https://app.example.com"
@@ -31,50 +35,37 @@ class Aws:
     secret_id: str
 
 
-@pytest.fixture
-def atomic_dynamodb(monkeypatch):
-    """DynamoDB applies a conditional write atomically per item; moto checks then writes in plain
-    Python. Serialise moto's writes so concurrency tests exercise our logic, not moto's races."""
-    lock = threading.Lock()
-    for name in ("put_item", "delete_item", "update_item"):
-        original = getattr(DynamoDBBackend, name)
+REPOSITORY = Path(__file__).resolve().parents[2]
 
-        def locked(self, *args, __original=original, **kwargs):
-            with lock:
-                return __original(self, *args, **kwargs)
 
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+@pytest.fixture(scope="session")
+def template():
+    return load_template(REPOSITORY / "template.yaml")
 
 
 @pytest.fixture
-def aws(atomic_dynamodb):
+def aws(template):
+    """moto holding exactly what template.yaml declares (the local stack's provisioning reads it),
+    with DynamoDB's atomic conditional writes."""
+    make_moto_item_writes_atomic()
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "app_user_id", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by_app_user",
-                    "KeySchema": [{"AttributeName": "app_user_id", "KeyType": "HASH"}, {"AttributeName": "pk", "KeyType": "RANGE"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True})
-        kms = boto3.client("kms")
-        key_id = kms.create_key(Description="tokens")["KeyMetadata"]["Arn"]
+        local = LocalAws(endpoint_url=None, region="us-east-1", account_id="123456789012", embedded=True)
+        resolver = Resolver(template, pseudo_parameters=pseudo_parameters(local))
+        created = provision(template, resolver, local, {})
         secretsmanager = boto3.client("secretsmanager")
-        secret_id = secretsmanager.create_secret(
-            Name="pagerduty-connect-client-secret",
+        secret_id = created["ClientSecret"].ref
+        secretsmanager.put_secret_value(
+            SecretId=secret_id,
             SecretString=json.dumps({"client_secret": CLIENT_SECRET, "link_signing_key": LINK_SIGNING_KEY}),
-        )["ARN"]
-        yield Aws(dynamodb, kms, secretsmanager, TABLE, key_id, secret_id)
+        )
+        yield Aws(
+            dynamodb=boto3.client("dynamodb"),
+            kms=boto3.client("kms"),
+            secretsmanager=secretsmanager,
+            table_name=created["ConnectTable"].ref,
+            key_id=created["TokenKey"].attributes["Arn"],
+            secret_id=secret_id,
+        )
 
 
 def scan_all(aws: Aws) -> list[dict]:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from local.pagerduty_standin import RegisteredClient, StandIn
 from tests.aws.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
-from tests.aws.conftest import atomic_dynamodb, aws, browser, handlers  # noqa: F401 - fixtures reused as they are
+from tests.aws.conftest import aws, browser, handlers, template  # noqa: F401 - fixtures reused as they are
 
 from .support import FUZZ_EXAMPLES, AwsFaults
 
