@@ -18,8 +18,8 @@ from pd_connect.identity import Identity, identity_from_id_token
 from pd_connect.observability import instrumented, logger, record_connection
 from pd_connect.pagerduty_api import PagerDutyApiError, PagerDutyUser, fetch_current_user
 from pd_connect.pending_authorizations import PendingAuthorization, PendingAuthorizationStore
-from pd_connect.token_cipher import StoredTokens, TokenCipher
 from pd_connect.return_to import return_url
+from pd_connect.token_cipher import StoredTokens, TokenCipher
 from pd_connect.token_endpoint import InvalidClient, TokenSet, exchange_code
 from pd_connect.web import App, Request, Response, redirect
 

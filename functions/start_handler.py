@@ -34,10 +34,10 @@ def authorize(request: Request) -> Response:
     binding = request.cookies.get(browser_binding.COOKIE_NAME)
     if not browser_binding.is_well_formed(binding):
         binding = browser_binding.new_binding()
-    code_verifier = pkce.new_code_verifier()
     if not settings.redirect_uri and not request.domain_name:
         raise ConnectFailure(Reason.BAD_REQUEST, "no PD_REDIRECT_URI and no domain name in the request")
     redirect_uri = settings.redirect_uri or default_redirect_uri(request.domain_name)
+    code_verifier = pkce.new_code_verifier()
     state = pending.issue(
         code_verifier=code_verifier,
         redirect_uri=redirect_uri,
