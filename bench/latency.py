@@ -25,11 +25,10 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from .common import FUNCTIONS, distribution_ms, handler_environment, write_json
+from .common import FUNCTIONS, REPOSITORY, distribution_ms, handler_environment, write_json
 
 SITE = "connect.example.com"
 PAGERDUTY = "http://pagerduty.bench.invalid"  # never resolved: the fake answers in-process
-TABLE = "pagerduty-connect-bench"
 WARMUP = 20
 
 
@@ -105,7 +104,6 @@ def measure(requests_per_route: int) -> dict:
 
     os.environ.update(
         handler_environment(
-            TABLE_NAME=TABLE,
             PD_IDENTITY_URL=PAGERDUTY,
             PD_API_URL=PAGERDUTY,
             PD_API_URL_EU=f"{PAGERDUTY}/eu",
@@ -115,7 +113,12 @@ def measure(requests_per_route: int) -> dict:
     )
     sys.path.insert(0, str(FUNCTIONS))
     with mock_aws():
-        os.environ["TOKEN_KEY_ID"], os.environ["CLIENT_SECRET_ID"] = _create_resources()
+        from local.stack.provision import provision_in_this_process
+        from local.stack.template import load_template
+
+        # The table, key and secret as template.yaml declares them (the local stack's provisioning).
+        secret = {"client_secret": "bench-client-secret-value", "link_signing_key": "b" * 64}
+        os.environ.update(provision_in_this_process(load_template(REPOSITORY / "template.yaml"), secret))
         start = importlib.import_module("start_handler")
         callback = importlib.import_module("callback_handler")
         from pd_connect import aws_clients
@@ -133,7 +136,7 @@ def measure(requests_per_route: int) -> dict:
             log_stream_name="bench",
             deadline_epoch_s=time.time() + 10**6,
         )
-        alone = _AwsAlone(aws_clients.dynamodb(), aws_clients.kms(), os.environ["TOKEN_KEY_ID"])
+        alone = _AwsAlone(aws_clients.dynamodb(), aws_clients.kms(), os.environ["TABLE_NAME"], os.environ["TOKEN_KEY_ID"])
         seconds: dict[str, list[float]] = {
             "landing": [],
             "authorize": [],
@@ -176,38 +179,6 @@ def measure(requests_per_route: int) -> dict:
     }
 
 
-def _create_resources() -> tuple[str, str]:
-    """The template's table (with its index), key and secret, in moto."""
-    import boto3
-
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "app_user_id", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_app_user",
-                "KeySchema": [
-                    {"AttributeName": "app_user_id", "KeyType": "HASH"},
-                    {"AttributeName": "pk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    key_id = boto3.client("kms").create_key(Description="bench tokens")["KeyMetadata"]["Arn"]
-    secret = {"client_secret": "bench-client-secret-value", "link_signing_key": "b" * 64}
-    secret_id = boto3.client("secretsmanager").create_secret(Name="bench-secret", SecretString=json.dumps(secret))[
-        "ARN"
-    ]
-    return key_id, secret_id
-
-
 class _Timer:
     def __init__(self, seconds: dict[str, list[float]], *, counted: bool) -> None:
         self._seconds = seconds
@@ -224,8 +195,9 @@ class _Timer:
 class _AwsAlone:
     """The routes' AWS calls, made directly with the handlers' own clients and item shapes."""
 
-    def __init__(self, dynamodb, kms, key_id: str) -> None:
+    def __init__(self, dynamodb, kms, table: str, key_id: str) -> None:
         self._dynamodb = dynamodb
+        self._table = table
         self._kms = kms
         self._key_id = key_id
         self._n = 0
@@ -233,7 +205,7 @@ class _AwsAlone:
     def authorize(self) -> None:
         self._n += 1
         self._dynamodb.put_item(
-            TableName=TABLE,
+            TableName=self._table,
             Item={
                 "pk": {"S": f"pending#alone-{self._n:064d}"},
                 "kind": {"S": "pending"},
@@ -250,7 +222,7 @@ class _AwsAlone:
 
     def callback(self) -> None:
         self._dynamodb.delete_item(
-            TableName=TABLE,
+            TableName=self._table,
             Key={"pk": {"S": f"pending#alone-{self._n:064d}"}},
             ConditionExpression="attribute_exists(pk) AND binding_hash = :binding AND expires_at > :now",
             ExpressionAttributeValues={":binding": {"S": "h" * 64}, ":now": {"N": str(int(time.time()))}},
@@ -264,7 +236,7 @@ class _AwsAlone:
             EncryptionContext={"purpose": "pagerduty-oauth-tokens", "record": pk},
         )["CiphertextBlob"]
         self._dynamodb.put_item(
-            TableName=TABLE,
+            TableName=self._table,
             Item={
                 "pk": {"S": pk},
                 "kind": {"S": "connection"},

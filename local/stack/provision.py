@@ -304,3 +304,22 @@ def _random_password(secretsmanager: Any, options: Mapping[str, Any]) -> str:
         return secretsmanager.get_random_password(**arguments)["RandomPassword"]
     except ClientError as exc:
         raise TemplateError(f"GenerateSecretString options rejected: {exc}") from exc
+
+
+def provision_in_this_process(template: Template, secret_value: Mapping[str, str]) -> dict[str, str]:
+    """For tests and benchmarks under moto's in-process mock: create what the template declares
+    through the default boto3 endpoints, put `secret_value` (JSON) into the secret, and return the
+    functions' settings that name the resources (TABLE_NAME, TOKEN_KEY_ID, CLIENT_SECRET_ID)."""
+    from .atomic_dynamodb import make_moto_item_writes_atomic
+    from .runner import pseudo_parameters  # runner imports this module: import it here
+
+    make_moto_item_writes_atomic()
+    local = LocalAws(endpoint_url=None, region="us-east-1", account_id="123456789012", embedded=True)
+    created = provision(template, Resolver(template, pseudo_parameters=pseudo_parameters(local)), local, {})
+    secret_id = created["ClientSecret"].ref
+    local.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(dict(secret_value)))
+    return {
+        "TABLE_NAME": created["ConnectTable"].ref,
+        "TOKEN_KEY_ID": created["TokenKey"].attributes["Arn"],
+        "CLIENT_SECRET_ID": secret_id,
+    }

@@ -1,7 +1,6 @@
 """moto-backed AWS for tests: the table, key and secret as template.yaml declares them."""
 
 import importlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +9,7 @@ import pytest
 from moto import mock_aws
 
 from local.pagerduty_standin import RegisteredClient, StandIn
-from local.stack.atomic_dynamodb import make_moto_item_writes_atomic
-from local.stack.aws import LocalAws
-from local.stack.intrinsics import Resolver
-from local.stack.provision import provision
-from local.stack.runner import pseudo_parameters
+from local.stack.provision import provision_in_this_process
 from local.stack.template import load_template
 from pd_connect import access_tokens, aws_clients, client_secret
 from pd_connect.config import load_settings
@@ -47,24 +42,15 @@ def template():
 def aws(template):
     """moto holding exactly what template.yaml declares (the local stack's provisioning reads it),
     with DynamoDB's atomic conditional writes."""
-    make_moto_item_writes_atomic()
     with mock_aws():
-        local = LocalAws(endpoint_url=None, region="us-east-1", account_id="123456789012", embedded=True)
-        resolver = Resolver(template, pseudo_parameters=pseudo_parameters(local))
-        created = provision(template, resolver, local, {})
-        secretsmanager = boto3.client("secretsmanager")
-        secret_id = created["ClientSecret"].ref
-        secretsmanager.put_secret_value(
-            SecretId=secret_id,
-            SecretString=json.dumps({"client_secret": CLIENT_SECRET, "link_signing_key": LINK_SIGNING_KEY}),
-        )
+        names = provision_in_this_process(template, {"client_secret": CLIENT_SECRET, "link_signing_key": LINK_SIGNING_KEY})
         yield Aws(
             dynamodb=boto3.client("dynamodb"),
             kms=boto3.client("kms"),
-            secretsmanager=secretsmanager,
-            table_name=created["ConnectTable"].ref,
-            key_id=created["TokenKey"].attributes["Arn"],
-            secret_id=secret_id,
+            secretsmanager=boto3.client("secretsmanager"),
+            table_name=names["TABLE_NAME"],
+            key_id=names["TOKEN_KEY_ID"],
+            secret_id=names["CLIENT_SECRET_ID"],
         )
 
 
