@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium")):
         if candidate and Path(candidate).exists():
             return candidate
     return None
