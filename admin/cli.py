@@ -124,8 +124,7 @@ def cmd_refresh(args, out) -> int:
     except TokenRefreshFailed as error:
         print(f"refresh failed: {error}", file=sys.stderr)
         return 4
-    after = store.find(args.key)
-    result = {"key": str(args.key), "token_version": token.version, "access_token_expires_at": _when(after.connection.access_token_expires_at)}
+    result = {"key": str(args.key), "token_version": token.version, "access_token_expires_at": _when(token.expires_at)}
     if args.json:
         _emit_json(result, out)
     else:

@@ -6,14 +6,20 @@ the token is verified and spent first, and its app user and return path ride alo
 No KMS and no `requests` here; the secret is read only when a link token needs its key.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from pd_connect import aws_clients, browser_binding, pages, pkce
 from pd_connect.authorization_request import authorize_url, default_redirect_uri
 from pd_connect.config import load_settings
 from pd_connect.failures import ConnectFailure, Reason
-from pd_connect.links import Link
 from pd_connect.observability import instrumented, record_authorization_started
 from pd_connect.pending_authorizations import PendingAuthorizationStore
 from pd_connect.web import App, Request, Response, redirect
+
+if TYPE_CHECKING:  # links (and its json/hmac) load only when a link arrives, as the lazy imports below
+    from pd_connect.links import Link
 
 settings = load_settings(needs_secrets=False)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)

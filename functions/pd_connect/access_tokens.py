@@ -67,6 +67,7 @@ class AccessToken:
     version: int  # token_version of the record it came from (lets a 401 ask for a newer one)
     api_base: str
     region: str
+    expires_at: int  # epoch seconds
 
     def __repr__(self) -> str:
         return f"AccessToken(version={self.version}, region={self.region!r}, token=<redacted>)"
@@ -144,7 +145,7 @@ class AccessTokens:
     def _access_token(self, record: StoredConnection, tokens: StoredTokens | None = None) -> AccessToken:
         tokens = tokens or self._tokens(record)
         c = record.connection
-        return AccessToken(tokens.access_token, record.token_version, c.api_base, c.region)
+        return AccessToken(tokens.access_token, record.token_version, c.api_base, c.region, c.access_token_expires_at)
 
     def _refresh(self, record: StoredConnection, owner: str) -> AccessToken:
         key = record.key
@@ -171,7 +172,7 @@ class AccessTokens:
         with self._lock:
             self._decrypted[key.pk] = (version, tokens)
         c = record.connection
-        return AccessToken(tokens.access_token, version, c.api_base, c.region)
+        return AccessToken(tokens.access_token, version, c.api_base, c.region, new.expires_at)
 
     def _call_pagerduty(self, refresh_token: str):
         def attempt(secret: str):
