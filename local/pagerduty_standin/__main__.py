@@ -44,8 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         code_lifetime=args.code_lifetime,
         access_token_lifetime=args.access_token_lifetime,
     )
+    # Both signals only set the event, and are in force before the URL is printed: whoever reads
+    # the URL and signals at once gets a clean stop, never a KeyboardInterrupt outside the loop.
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: stop.set())
     try:
         base_url = standin.start()
     except OSError as exc:
@@ -58,8 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         standin.stop()
     return 0

@@ -20,6 +20,7 @@ from pd_connect.connections import ConnectionKey, ConnectionStore
 from pd_connect.failures import ConnectFailure
 from pd_connect.pagerduty_client import DEFAULT_WAIT_SECONDS, PagerDutyClient, RateLimited
 from pd_connect.token_cipher import StoredTokens, TokenCipher
+from tests.aws.conftest import CLIENT_ID, CLIENT_SECRET
 
 US_KEY = ConnectionKey("PACMEUS", "PADA001")
 EU_KEY = ConnectionKey("PGLOBEX", "PGRACE1")
@@ -110,10 +111,32 @@ def test_twenty_concurrent_callers_make_exactly_one_refresh_call(connected, stan
     assert all(users_me(standin, token) == 200 for token in set(tokens))
 
 
+def stored_refresh_token(aws) -> str:
+    cipher = TokenCipher(aws.kms, aws.key_id)
+    record = ConnectionStore(aws.dynamodb, aws.table_name, cipher).find(US_KEY)
+    return cipher.decrypt(US_KEY.pk, record.tokens_ciphertext).refresh_token
+
+
+def present_refresh_token(standin, refresh_token: str) -> requests.Response:
+    """Ask PagerDuty's token endpoint for new tokens with this refresh token, as the library does."""
+    return requests.post(f"{standin.base_url}/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": refresh_token,
+        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+    }, timeout=5)
+
+
 def test_the_old_refresh_token_is_dead_after_rotation(connected, standin):
+    old = stored_refresh_token(connected)
+
     make_tokens(connected, offset=LIFETIME).get(US_KEY)
+
+    new = stored_refresh_token(connected)
+    refused = present_refresh_token(standin, old)
+    assert new != old
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
     store_record = ConnectionStore(connected.dynamodb, connected.table_name, TokenCipher(connected.kms, connected.key_id)).find(US_KEY)
     assert store_record.token_version == 2 and store_record.needs_reauthorization is False
+    assert present_refresh_token(standin, new).status_code == 200  # the stored one is the live one
 
 
 # --- invalid_grant and failures ---------------------------------------------------------------

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from local.pagerduty_standin import DemoUser, US_ACCOUNT
+from pd_connect.token_cipher import TokenCipher
 from tests.flow_driver import FlowDriver, LambdaContext, http_event
 
 from .conftest import CLIENT_SECRET, scan_all  # noqa: F401
@@ -38,6 +39,26 @@ def test_authorize_redirects_to_pagerduty_with_every_parameter(browser, standin)
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
     assert len(query["state"]) >= 22
     assert browser.binding
+
+
+def test_authorize_keeps_the_browsers_binding(browser):
+    browser.authorize()
+    first = browser.binding
+
+    browser.authorize()
+
+    assert browser.binding == first
+
+
+def test_starting_in_a_second_tab_does_not_break_the_first_tabs_flow(browser, aws):
+    # Tab 1 starts, tab 2 starts; tab 1 comes back from PagerDuty first, with the browser's cookie.
+    tab1 = browser.decide_at_pagerduty(browser.authorize(), login="PADA001")
+    browser.authorize()
+
+    result = browser.callback(tab1)
+
+    assert result["statusCode"] == 200, result["body"]
+    assert [item["user_id"]["S"] for item in connections(aws)] == ["PADA001"]
 
 
 def test_authorize_sets_the_binding_cookie_with_every_attribute(handlers):
@@ -238,15 +259,22 @@ def test_rotated_secret_is_picked_up_once_after_invalid_client(browser, aws, sta
     assert result["statusCode"] == 200, result["body"]
 
 
-def test_no_secret_token_code_or_verifier_in_logs(browser, aws, caplog):
-    caplog.set_level(logging.DEBUG)
+def test_no_secret_token_code_or_verifier_in_logs(browser, aws, log_lines):
     callback_url = browser.decide_at_pagerduty(browser.authorize())
     code = parse_qs(urlsplit(callback_url).query)["code"][0]
     state = parse_qs(urlsplit(callback_url).query)["state"][0]
     verifier = scan_all(aws)[0]["code_verifier"]["S"]
+    binding = browser.binding
     browser.callback(callback_url)
-    text = caplog.text
-    for secret in (CLIENT_SECRET, code, state, verifier, "pdus+"):
+    (item,) = connections(aws)
+    tokens = TokenCipher(aws.kms, aws.key_id).decrypt(item["pk"]["S"], item["tokens"]["B"])
+
+    # The lines are there, with their extra fields (caplog.text would leave those out) ...
+    (stored,) = log_lines.matching("connection stored")
+    assert (stored["account_id"], stored["user_id"]) == ("PACMEUS", "PADA001")
+    # ... and no secret is in any of them.
+    text = log_lines.text
+    for secret in (CLIENT_SECRET, code, state, verifier, binding, tokens.access_token, tokens.refresh_token, "pdus+"):
         assert secret not in text
 
 

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -16,7 +17,6 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
     "name,function,status,marker",
     [
         ("landing.json", 0, 200, "Connect to PagerDuty"),
-        ("authorize.json", 0, 302, ""),
         ("callback.json", 1, 400, ">state_unknown<"),
         ("callback-access-denied.json", 1, 400, "cancelled"),
         ("callback-bad-state.json", 1, 400, ">state_unknown<"),
@@ -27,3 +27,22 @@ def test_sample_event(handlers, name, function, status, marker):
     result = handlers[function](event, LambdaContext())
     assert result["statusCode"] == status
     assert marker in result["body"]
+
+
+def test_the_authorize_sample_redirects_to_pagerdutys_authorize_page_with_pkce(handlers, standin):
+    event = json.loads((EVENTS / "authorize.json").read_text())
+
+    result = handlers[0](event, LambdaContext())
+
+    location = urlsplit(result["headers"]["Location"])
+    query = parse_qs(location.query)
+    assert (result["statusCode"], f"{location.scheme}://{location.netloc}{location.path}") == (
+        302,
+        f"{standin.base_url}/oauth/authorize",
+    )
+    assert (query["response_type"], query["code_challenge_method"], query["redirect_uri"]) == (
+        ["code"],
+        ["S256"],
+        ["https://localhost:3000/callback"],
+    )
+    assert query["state"][0] and query["code_challenge"][0]

@@ -11,7 +11,7 @@ from bench.common import REPOSITORY
 from bench.package_size import zipped
 
 
-def test_the_quick_bench_writes_every_part_and_a_table(tmp_path):
+def test_the_quick_bench_writes_every_part_and_a_table(tmp_path, log_scan):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out-dir", str(tmp_path)],
         cwd=REPOSITORY,
@@ -20,6 +20,8 @@ def test_the_quick_bench_writes_every_part_and_a_table(tmp_path):
         timeout=300,
         check=False,
     )
+    log_scan.add_output(done.stdout, "bench stdout")
+    log_scan.add_output(done.stderr, "bench stderr")
     assert done.returncode == 0, done.stderr[-3000:]
 
     results = json.loads((tmp_path / "bench.json").read_text())

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.log_scan import scanned_popen
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPOSITORY / "test-artifacts" / "browser"
 # The flags that work as root on these machines, and keep Chromium off the (closed) network.
@@ -62,9 +64,9 @@ def start_local_stack(*extra_args: str):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PD_"))}
     env.update(PORT=str(port), PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
+    process = scanned_popen(
         [sys.executable, "-m", "local.stack", *extra_args], cwd=REPOSITORY, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, source="local stack (browser tests)",
     )
     output, deadline, aws_endpoint = [], time.time() + 60, ""
     try:
@@ -90,6 +92,8 @@ def start_local_stack(*extra_args: str):
         except subprocess.TimeoutExpired:
             process.kill()
             pytest.fail("local stack did not stop on Ctrl-C")
+        finally:
+            process.stdout.close()  # what the reader thread has not taken yet joins the scan
 
 
 @pytest.fixture(scope="session")

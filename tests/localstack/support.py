@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
+from tests.log_scan import scanned_popen
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -76,13 +78,13 @@ class StackProcess:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         child_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PD_"))}
         child_env.update(PYTHONUNBUFFERED="1", **(env or {}))
-        self.process = subprocess.Popen(
+        self.process = scanned_popen(
             [sys.executable, "-m", "local.stack", *args],
             cwd=REPOSITORY,
             env=child_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
+            source="local stack (process tests)",
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -7,7 +7,7 @@ import logging
 import secrets
 
 from pd_connect.observability import logger
-from tests.conftest import LogScan
+from tests.log_scan import LogScan
 
 
 def scanned(values: dict[str, str], lines: list[str]) -> list[tuple[str, str]]:
@@ -29,7 +29,7 @@ def test_a_known_secret_in_a_line_is_found_and_masked():
 
 def test_a_pagerduty_token_is_found_by_its_shape_alone():
     assert scanned({}, ["Authorization: Bearer pdus+_0abcdefghijklmnopqrstuvwxyz"]) == [
-        ("token", "[test] Authorization: Bearer <token>")
+        ("pagerduty token (by its shape)", "[test] Authorization: Bearer <token>")
     ]
 
 

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from local.pagerduty_standin import RegisteredClient, StandIn
+from tests.log_scan import scanned_popen
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT = RegisteredClient("life-client", "life-secret-not-real", ("http://localhost:3000/callback",))
@@ -90,15 +91,16 @@ def test_registered_client_validates_redirect_uris(redirect_uris):
 
 
 @pytest.fixture
-def cli():
-    process = subprocess.Popen(
+def cli(log_scan):
+    log_scan.add_value("client secret", "cli-secret-not-real")
+    process = scanned_popen(
         [sys.executable, "-m", "local.pagerduty_standin", "--port", "0",
          "--client-id", "cli-client", "--client-secret", "cli-secret-not-real",
          "--redirect-uri", "http://localhost:3000/callback", "--redirect-uri", "http://localhost:3000/other"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        source="stand-in command line",
     )
     try:
         yield process

@@ -2,6 +2,7 @@
 
 import pytest
 
+from pd_connect import return_to
 from pd_connect.return_to import normalise_return_path, return_url
 
 ORIGIN = "https://app.example.com"
@@ -51,9 +52,14 @@ def test_the_flag_is_added_to_an_existing_query():
 
 
 @pytest.mark.parametrize("shape", OPEN_REDIRECT_SHAPES)
-def test_return_url_never_leaves_the_origin(shape):
-    try:
-        url = return_url(ORIGIN, shape, pagerduty="connected")
-    except ValueError:
-        return
-    assert url.startswith(ORIGIN + "/")  # pragma: no cover - every shape above raises
+def test_return_url_refuses_every_open_redirect_shape(shape):
+    with pytest.raises(ValueError):
+        return_url(ORIGIN, shape, pagerduty="connected")
+
+
+@pytest.mark.parametrize("shape", ["@evil.example/", ".evil.example/", ":8443/", "evil.example/x", "x@evil.example/"])
+def test_return_url_checks_the_joined_origin_itself_should_the_path_check_let_a_shape_through(monkeypatch, shape):
+    monkeypatch.setattr(return_to, "normalise_return_path", lambda value: value)  # the first line of defence gone
+
+    with pytest.raises(ValueError, match="leave the allowed origin"):
+        return_url(ORIGIN, shape, pagerduty="connected")

@@ -5,6 +5,13 @@ from pd_connect.failures import ConnectFailure, Reason
 from pd_connect.web import App, Response, parse_request
 
 SECURITY_HEADERS = ("Content-Security-Policy", "Referrer-Policy", "Cache-Control", "X-Content-Type-Options", "Strict-Transport-Security")
+# Values every response must carry exactly: no framing (clickjacking), no opener across origins.
+EXACT_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def event(path="/", raw_query=None, cookies=None, method="GET", **extra):
@@ -81,6 +88,7 @@ def test_every_response_carries_the_security_headers():
             assert name in headers, (path, name)
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert headers["Cache-Control"] == "no-store"
+        assert {name: headers.get(name) for name in EXACT_HEADERS} == EXACT_HEADERS, path
 
 
 def test_unknown_path_is_a_404_page():
@@ -91,13 +99,21 @@ def test_post_is_405():
     assert make_app().resolve(event("/", method="POST"))["statusCode"] == 405
 
 
-def test_unexpected_error_is_a_500_page_without_details(caplog):
+def test_unexpected_error_is_a_500_page_without_details():
     result = make_app().resolve(event("/boom"))
     assert result["statusCode"] == 500
     assert "secret-value-in-message" not in result["body"]
     assert "Traceback" not in result["body"]
-    assert "secret-value-in-message" not in caplog.text
-    assert all(record.exc_info is None for record in caplog.records)
+
+
+def test_an_unexpected_error_is_logged_by_its_type_never_its_message(log_lines):
+    make_app().resolve(event("/boom"))
+
+    # Every field of the line (extras included), as CloudWatch would get it.
+    (line,) = log_lines.matching("connect flow failed")
+    assert (line["reason"], line["status"], line["detail"]) == ("unexpected", 500, "RuntimeError")
+    assert "secret-value-in-message" not in log_lines.text
+    assert "Traceback" not in log_lines.text
 
 
 def test_failure_logs_one_line_with_the_reason_code(caplog):
