@@ -41,7 +41,7 @@ from pathlib import Path
 
 from .common import FUNCTIONS, REPOSITORY, handler_environment, write_json
 
-_CONFIG = 'Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})'
+_CONFIG = 'Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 3})'
 
 # What each child runs between the two clock readings. `time`, `sys` and `gc` are built in, so
 # nothing measured is imported before t0.

@@ -11,7 +11,8 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
-_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+# botocore's `max_attempts` counts retries (3 meant 4 requests); `total_max_attempts` counts requests.
+_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 3})
 
 
 @cache

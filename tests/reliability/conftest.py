@@ -36,7 +36,9 @@ def standin(id_token_key):
 
 @pytest.fixture
 def aws_faults(monkeypatch) -> AwsFaults:
-    return AwsFaults(monkeypatch)
+    faults = AwsFaults(monkeypatch)
+    yield faults
+    faults.close()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
+import botocore.endpoint
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
 from pd_connect.token_cipher import StoredTokens, TokenCipher
 
@@ -80,37 +85,59 @@ def stored_tokens(aws, item: dict) -> StoredTokens:
     return TokenCipher(aws.kms, aws.key_id).decrypt(item["pk"]["S"], item["tokens"]["B"])
 
 
-# --- AWS faults -------------------------------------------------------------------------------
+# --- AWS faults, below the client ------------------------------------------------------------
+#
+# A fault is answered where the embedded AWS (moto) answers requests: botocore signs and sends
+# the request, gets an HTTP error response (or a broken connection, a read timeout) and the
+# product's client then does what its configuration says (aws_clients: standard retries, 3
+# attempts) before the product sees an error. Only the backoff sleeps between attempts are
+# recorded instead of slept.
 
 CONNECTION_ERROR = "connection error"  # botocore could not reach the endpoint
 READ_TIMEOUT = "read timeout"  # the endpoint did not answer within the client's read_timeout
+ATTEMPTS = 3  # aws_clients: retries={"mode": "standard", "total_max_attempts": 3}
+# Errors the standard retry mode does not retry: one attempt, then the product sees them.
+NOT_RETRIED = {
+    "AccessDeniedException", "DisabledException", "KMSInvalidStateException", "ResourceNotFoundException",
+    "DecryptionFailure", "ConditionalCheckFailedException", "ValidationException",
+}
+
+
+def attempts(error: str) -> int:
+    """How many HTTP requests one product call makes when every one of them meets `error`."""
+    return 1 if error in NOT_RETRIED else ATTEMPTS
+
+
+def http_status(error: str) -> int:
+    if "Internal" in error:
+        return 500
+    return 503 if error == "ServiceUnavailable" else 400
 
 
 @dataclass
 class AwsFault:
-    failed: int = 0  # calls it has failed so far
-
-
-def aws_error(client, operation: str, error: str) -> Exception:
-    """The exception botocore raises when AWS answers `error` (after its own retries)."""
-    if error == CONNECTION_ERROR:
-        return EndpointConnectionError(endpoint_url=client.meta.endpoint_url)
-    if error == READ_TIMEOUT:
-        return ReadTimeoutError(endpoint_url=client.meta.endpoint_url)
-    status = 500 if "Internal" in error else 400
-    response = {
-        "Error": {"Code": error, "Message": "injected by the reliability suite"},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-    return client.exceptions.from_code(error)(response, operation)
+    failed: int = 0  # requests it has failed so far (each attempt of a retried call counts)
 
 
 class AwsFaults:
-    """Fail calls of one boto3 client the way AWS fails them. Patches the client instance, so
-    only the code holding that client (the handlers' per-container clients) sees the fault."""
+    """Fail requests of one boto3 client (its HTTP sends, after signing) the way AWS fails them.
+    `close()` takes every fault away again."""
 
     def __init__(self, monkeypatch) -> None:
-        self._monkeypatch = monkeypatch
+        self.backoffs: list[float] = []  # the sleeps botocore asked for between attempts
+        self._registered: list[tuple] = []
+        original = BotocoreStubber.__call__
+
+        def answer(stubber, event_name, request, **kwargs):
+            fault = getattr(request, "injected_fault", None)
+            if fault is None:
+                return original(stubber, event_name, request, **kwargs)
+            status, body = fault
+            headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "injected"}
+            return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+        monkeypatch.setattr(BotocoreStubber, "__call__", answer)
+        monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=self.backoffs.append))
 
     def fail(
         self,
@@ -121,18 +148,33 @@ class AwsFaults:
         when: Callable[[dict], bool] | None = None,
         times: int | None = None,
     ) -> AwsFault:
-        original = getattr(client, method)
+        """Fail `method`'s requests from `client` with `error`, `times` requests (None: all) of
+        those whose JSON body satisfies `when`."""
         operation = client.meta.method_to_api_mapping[method]
+        event = f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}"
         fault = AwsFault()
 
-        def failing(**request):
-            if (times is None or fault.failed < times) and (when is None or when(request)):
-                fault.failed += 1
-                raise aws_error(client, operation, error)
-            return original(**request)
+        def on_send(request, **_):
+            if times is not None and fault.failed >= times:
+                return None
+            if when is not None and not when(json.loads(request.body or b"{}")):
+                return None
+            fault.failed += 1
+            if error == CONNECTION_ERROR:
+                raise EndpointConnectionError(endpoint_url=request.url)
+            if error == READ_TIMEOUT:
+                raise ReadTimeoutError(endpoint_url=request.url)
+            body = json.dumps({"__type": error, "message": "injected by the reliability suite"}).encode()
+            request.injected_fault = (http_status(error), body)  # moto answers it (answer above)
+            return None
 
-        self._monkeypatch.setattr(client, method, failing)
+        client.meta.events.register_first(event, on_send)
+        self._registered.append((client, event, on_send))
         return fault
+
+    def close(self) -> None:
+        for client, event, handler in self._registered:
+            client.meta.events.unregister(event, handler)
 
 
 def item_kind(kind: str) -> Callable[[dict], bool]:

@@ -17,8 +17,10 @@ from pd_connect.links import sign_link
 from tests.aws.conftest import LINK_SIGNING_KEY
 
 from .support import (
+    ATTEMPTS,
     CONNECTION_ERROR,
     READ_TIMEOUT,
+    attempts,
     connections,
     item_kind,
     link_nonces,
@@ -214,12 +216,57 @@ DYNAMODB_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("error", DYNAMODB_ERRORS)
-def test_authorize_with_the_pending_write_failing_is_a_503_and_starts_nothing(browser, standin, aws, aws_faults, error):
-    aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("pending"))
+@pytest.mark.parametrize("error", [*DYNAMODB_ERRORS, READ_TIMEOUT])
+def test_a_dynamodb_fault_that_passes_within_the_clients_retries_is_invisible_to_the_user(
+    browser, standin, aws, aws_faults, error
+):
+    pending_write = aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("pending"), times=1)
+    consume = aws_faults.fail(aws_clients.dynamodb(), "delete_item", error, times=ATTEMPTS - 1)
+    connection_write = aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("connection"), times=1)
+
+    result = browser.connect(login=ADA)
+
+    assert outcome(result, aws, standin) == {
+        "status": 200,
+        "reason": "",
+        "connections": 1,
+        "pending": 0,
+        "exchanges": 1,
+    }
+    assert (pending_write.failed, consume.failed, connection_write.failed) == (1, ATTEMPTS - 1, 1)
+    assert len(aws_faults.backoffs) == 1 + (ATTEMPTS - 1) + 1  # botocore backed off before each retry
+
+
+@pytest.mark.parametrize("error", ["AccessDeniedException", "ResourceNotFoundException"])
+def test_a_dynamodb_error_that_cannot_pass_is_not_retried(browser, aws, aws_faults, error):
+    fault = aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("pending"))
 
     result = browser.authorize_result()
 
+    assert (result["statusCode"], reason_of(result), fault.failed, aws_faults.backoffs) == (
+        503,
+        "dependency_down",
+        1,
+        [],
+    )
+
+
+def test_a_kms_timeout_once_is_retried_and_the_connection_stored(browser, standin, aws, aws_faults):
+    callback_url = consented(browser)
+    fault = aws_faults.fail(aws_clients.kms(), "encrypt", READ_TIMEOUT, times=1)
+
+    result = browser.callback(callback_url)
+
+    assert (result["statusCode"], fault.failed, len(connections(aws))) == (200, 1, 1)
+
+
+@pytest.mark.parametrize("error", DYNAMODB_ERRORS)
+def test_authorize_with_the_pending_write_failing_is_a_503_and_starts_nothing(browser, standin, aws, aws_faults, error):
+    fault = aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("pending"))
+
+    result = browser.authorize_result()
+
+    assert (fault.failed, len(aws_faults.backoffs)) == (ATTEMPTS, ATTEMPTS - 1)  # the client's own retries, all failed
     assert (result["statusCode"], reason_of(result), "Location" in result["headers"], result.get("cookies")) == (
         503,
         "dependency_down",
@@ -249,7 +296,7 @@ def test_callback_with_the_consume_failing_is_a_503_and_exchanges_nothing(browse
 def test_a_consume_that_failed_left_the_state_whole_for_its_binding(browser, standin, aws, aws_faults):
     callback_url = consented(browser)
     cookies = dict(browser.cookies)
-    aws_faults.fail(aws_clients.dynamodb(), "delete_item", "ProvisionedThroughputExceededException", times=1)
+    aws_faults.fail(aws_clients.dynamodb(), "delete_item", "ProvisionedThroughputExceededException", times=ATTEMPTS)
     browser.callback(callback_url)
     browser.cookies.update(cookies)  # the 503 page cleared the binding cookie: put it back
 
@@ -296,7 +343,7 @@ def test_a_reconnect_whose_write_fails_keeps_the_previous_connection(browser, aw
 @pytest.mark.parametrize("error", ["ThrottlingException", CONNECTION_ERROR])
 def test_a_link_whose_nonce_write_fails_is_a_503_and_can_be_used_again(browser, aws, aws_faults, error):
     link = "link=" + quote(sign_link(LINK_SIGNING_KEY, "app-user-1"))
-    aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("link_nonce"), times=1)
+    aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("link_nonce"), times=attempts(error))
 
     failed = browser.authorize_result(link)
     retried = browser.authorize_result(link)
@@ -319,10 +366,11 @@ KMS_ERRORS = [
 @pytest.mark.parametrize("error", KMS_ERRORS)
 def test_callback_with_kms_encrypt_failing_is_a_503_and_stores_nothing(browser, standin, aws, aws_faults, error):
     callback_url = consented(browser)
-    aws_faults.fail(aws_clients.kms(), "encrypt", error)
+    fault = aws_faults.fail(aws_clients.kms(), "encrypt", error)
 
     result = browser.callback(callback_url)
 
+    assert fault.failed == attempts(error)  # retried only when AWS says it may pass
     assert outcome(result, aws, standin) == {
         "status": 503,
         "reason": "dependency_down",
@@ -367,10 +415,11 @@ SECRETS_MANAGER_ERRORS = [
 @pytest.mark.parametrize("error", SECRETS_MANAGER_ERRORS)
 def test_callback_without_the_client_secret_is_a_503_and_exchanges_nothing(browser, standin, aws, aws_faults, error):
     callback_url = consented(browser)
-    aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", error)
+    fault = aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", error)
 
     result = browser.callback(callback_url)
 
+    assert fault.failed == attempts(error)
     assert outcome(result, aws, standin) == {
         "status": 503,
         "reason": "dependency_down",
@@ -392,7 +441,7 @@ def test_a_warm_container_connects_through_a_secrets_manager_outage(browser, aws
 @pytest.mark.parametrize("error", ["AccessDeniedException", "ThrottlingException"])
 def test_a_link_is_not_spent_while_its_signing_key_cannot_be_read(browser, aws, aws_faults, error):
     link = "link=" + quote(sign_link(LINK_SIGNING_KEY, "app-user-1"))
-    aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", error, times=1)
+    aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", error, times=attempts(error))
 
     failed = browser.authorize_result(link)
     retried = browser.authorize_result(link)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import boto3
 import pytest
 import requests
 
@@ -37,8 +36,9 @@ class Library:
     """The token library as another Lambda holds it: its own clients, its own clock."""
 
     def __init__(self, aws, offset: float) -> None:
-        self.dynamodb = boto3.client("dynamodb")
-        self.kms = boto3.client("kms")
+        # Clients of its own, configured as every function's (retries, timeouts): not the cached ones.
+        self.dynamodb = aws_clients.dynamodb.__wrapped__()
+        self.kms = aws_clients.kms.__wrapped__()
 
         def clock() -> float:
             return time.time() + offset
