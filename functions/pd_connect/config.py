@@ -7,6 +7,7 @@ setting fails at start with a message naming the setting, never halfway through 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Mapping
@@ -32,6 +33,7 @@ class Settings:
     client_secret_id: str  # Secrets Manager secret: client secret and link signing key
     allow_anonymous: bool = True  # connections without a link token from the builder's app
     return_to_origin: str = ""  # the one origin a linked flow may send the browser back to
+    event_bus_name: str = "default"  # EventBridge bus for lifecycle events (the events function)
 
     def api_url(self, region: str) -> str:
         return self.api_urls[region]
@@ -80,6 +82,16 @@ def _origin(env: Mapping[str, str], name: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+_BUS_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
+
+
+def _bus_name(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip() or "default"
+    if not _BUS_NAME.match(value):
+        raise ConfigError(f"{name} must be an EventBridge bus name in this account, got {value!r}")
+    return value
+
+
 def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
     """Build Settings from an environment mapping; `needs_secrets` for the token-handling side."""
     redirect_uri = env.get("PD_REDIRECT_URI", "").strip()
@@ -104,6 +116,7 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         ),
         allow_anonymous=_flag(env, "ALLOW_ANONYMOUS_CONNECT", True),
         return_to_origin=_origin(env, "RETURN_TO_ORIGIN"),
+        event_bus_name=_bus_name(env, "EVENT_BUS_NAME"),
     )
 
 

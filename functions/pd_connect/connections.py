@@ -184,6 +184,7 @@ class ConnectionStore:
             "tokens": {"B": self._cipher.encrypt(pk, tokens)},
             "created_at": {"S": now},
             "updated_at": {"S": now},
+            "authorized_at": {"S": now},  # this authorization; a refresh never changes it
             "token_version": {"N": "1"},
         }
         if connection.key.app_user_id:

@@ -40,6 +40,18 @@ def record_authorization_started() -> None:
     metrics.add_metric(name="AuthorizationsStarted", unit=MetricUnit.Count, value=1)
 
 
+def record_stream_outcome(*, published: int, not_delivered: int, refreshes: int, needing_reauthorization: int) -> None:
+    """The events function's counts for one batch (refreshes are seen here, whoever made them)."""
+    for name, value in (
+        ("LifecycleEventsPublished", published),
+        ("LifecycleEventsNotDelivered", not_delivered),
+        ("TokenRefreshes", refreshes),
+        ("ConnectionsNeedingReauthorization", needing_reauthorization),
+    ):
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
 def instrumented(handler):
     """Wrap a Lambda handler: Lambda context in every log line, metrics flushed, cold start counted."""
     with_context = logger.inject_lambda_context(log_event=False, clear_state=True)(handler)
