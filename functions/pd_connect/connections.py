@@ -152,8 +152,12 @@ _SUMMARY_NAMES = {f"#a{i}": name for i, name in enumerate(_SUMMARY_ATTRIBUTES)}
 BY_APP_USER_INDEX = "by_app_user"  # template.yaml: hash app_user_id, range pk, projection ALL
 
 
+def _iso(epoch: float, timespec: str = "seconds") -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec=timespec)
+
+
 def _now_iso(clock) -> str:
-    return datetime.fromtimestamp(clock(), tz=timezone.utc).isoformat(timespec="seconds")
+    return _iso(clock())
 
 
 class ConnectionStore:
@@ -166,7 +170,8 @@ class ConnectionStore:
     def save(self, connection: Connection, tokens: StoredTokens) -> None:
         """Create or replace the connection with fresh tokens, keeping its created_at."""
         pk = connection.key.pk
-        now = _now_iso(self._clock)
+        moment = self._clock()
+        now = _iso(moment)
         item = {
             "pk": {"S": pk},
             "kind": {"S": "connection"},
@@ -184,7 +189,9 @@ class ConnectionStore:
             "tokens": {"B": self._cipher.encrypt(pk, tokens)},
             "created_at": {"S": now},
             "updated_at": {"S": now},
-            "authorized_at": {"S": now},  # this authorization; a refresh never changes it
+            # This authorization; a refresh never changes it. Milliseconds: two authorizations of one
+            # user within a second are still told apart (the lifecycle events compare it).
+            "authorized_at": {"S": _iso(moment, timespec="milliseconds")},
             "token_version": {"N": "1"},
         }
         if connection.key.app_user_id:
