@@ -14,6 +14,7 @@ from pd_connect.client_secret import client_secret
 from pd_connect.config import load_settings
 from pd_connect.connections import Connection, ConnectionKey, ConnectionStore
 from pd_connect.failures import ConnectFailure, Reason
+from pd_connect.granted_scopes import missing_scopes
 from pd_connect.identity import Identity, identity_from_id_token
 from pd_connect.observability import instrumented, logger, record_connection
 from pd_connect.pagerduty_api import PagerDutyApiError, PagerDutyUser, fetch_current_user
@@ -33,8 +34,11 @@ CLEAR_BINDING = (browser_binding.clear_cookie(),)
 # A 4xx ends this attempt: clear the binding. A 5xx may have left the state unconsumed (a
 # dependency was down), so the cookie stays and reloading the callback can still finish.
 app = App(
-    render_failure=lambda reason: pages.failure(
-        reason, try_again=settings.try_again_url, cookies=CLEAR_BINDING if reason.status < 500 else ()
+    render_failure=lambda failure: pages.failure(
+        failure.reason,
+        try_again=settings.try_again_url,
+        missing_scopes=failure.missing_scopes,
+        cookies=CLEAR_BINDING if failure.reason.status < 500 else (),
     )
 )
 _ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
@@ -57,6 +61,7 @@ def callback(request: Request) -> Response:
 
     authorization = pending.consume(state, request.cookies.get(browser_binding.COOKIE_NAME))
     tokens = _exchange(code, authorization)
+    _check_granted_scopes(tokens)
     identity = identity_from_id_token(tokens.id_token)
     user, api_base = _current_user(tokens.access_token, identity)
     connection = _connection(identity, user, api_base, tokens, authorization.app_user_id)
@@ -104,6 +109,17 @@ def _exchange(code: str, authorization: PendingAuthorization) -> TokenSet:
             raise
         logger.info("client secret was rotated; retrying the exchange once with the new one")
         return attempt(fresh)
+
+
+def _check_granted_scopes(tokens: TokenSet) -> None:
+    """Fewer scopes than asked: store nothing (the tokens are dropped here) and say what is missing."""
+    missing = missing_scopes(settings.scopes, tokens.scope)
+    if missing:
+        raise ConnectFailure(
+            Reason.SCOPES_NOT_GRANTED,
+            f"requested {settings.scopes!r}, granted {tokens.scope!r}",
+            missing_scopes=missing,
+        )
 
 
 def _current_user(access_token: str, identity: Identity) -> tuple[PagerDutyUser | None, str]:
