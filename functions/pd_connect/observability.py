@@ -29,6 +29,7 @@ def record_failure(reason_code: str) -> None:
     """Count a failed request under its reason dimension (alarms can watch one reason or all)."""
     with single_metric(name="ConnectFailures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="reason", value=reason_code)
+        metric.add_dimension(name="service", value=SERVICE)  # always: the dashboard's SEARCH names both
 
 
 def record_connection(region: str) -> None:

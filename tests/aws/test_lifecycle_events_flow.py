@@ -131,7 +131,7 @@ def _confirm_as_issue_11_specifies(aws, app_user_id: str) -> None:
 
 
 def test_every_kind_of_connection_change_reaches_an_sqs_queue_through_the_readmes_rule(
-    event_path, browser, aws, standin
+    event_path, browser, aws, standin, log_scan
 ):
     assert browser.connect(login="PADA001")["statusCode"] == 200
     created = event_path.received()
@@ -158,6 +158,9 @@ def test_every_kind_of_connection_change_reaches_an_sqs_queue_through_the_readme
     table_arn = aws.dynamodb.describe_table(TableName=aws.table_name)["Table"]["TableArn"]
     assert {tuple(e["resources"]) for e in everything} == {(table_arn,)}
     assert len({e["detail"]["event_id"] for e in everything}) == 4
+    text = json.dumps(everything)
+    assert "pdus+" not in text and [value for value in log_scan.values if value in text] == []
+    _write_examples(everything)
 
 
 def test_a_linked_flow_confirmed_by_its_contract_gives_one_confirmed_event(event_path, browser, aws):
@@ -174,6 +177,7 @@ def test_a_linked_flow_confirmed_by_its_contract_gives_one_confirmed_event(event
     confirmed = events[-1]["detail"]
     assert confirmed["connection"] == "PACMEUS/PADA001/app-user-1"
     assert confirmed["confirmed_at"] == "2026-12-01T10:00:05+00:00" and confirmed["reconnected"] is False
+    _write_examples(events[-1:])
 
 
 def test_no_event_carries_a_token_ciphertext_code_or_secret(event_path, browser, aws, standin, log_scan):
@@ -200,10 +204,12 @@ def test_no_event_carries_a_token_ciphertext_code_or_secret(event_path, browser,
 
 
 def _write_examples(events: list[dict]) -> None:
-    """One example of each type, for the README and the closing note (test-artifacts/)."""
+    """One example of each type seen in this run, for the README and reviewers (test-artifacts/)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    examples = {event["detail-type"]: event for event in events}
-    (ARTIFACTS / "lifecycle-events.json").write_text(json.dumps(examples, indent=2, sort_keys=True) + "\n")
+    target = ARTIFACTS / "lifecycle-events.json"
+    examples = json.loads(target.read_text()) if target.exists() else {}
+    examples.update({event["detail-type"]: event for event in events})
+    target.write_text(json.dumps(examples, indent=2, sort_keys=True) + "\n")
 
 
 def test_a_redelivered_batch_gives_events_with_the_same_ids_to_de_duplicate(event_path, browser):
