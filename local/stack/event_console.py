@@ -68,11 +68,12 @@ class EventConsole:
 
     def start(self) -> None:
         def loop() -> None:
-            while not self._stop.wait(0.25):  # short polls: stopping never waits on a long poll
+            while not self._stop.is_set():
                 try:
-                    self.read_once()
+                    self.read_once(wait_seconds=1)  # a long poll: one call a second when idle
                 except (BotoCoreError, ClientError) as exc:
                     LOG.warning("lifecycle events not read: %s", exc)
+                    self._stop.wait(1)
 
         self._thread = threading.Thread(target=loop, name="event-console", daemon=True)
         self._thread.start()
@@ -80,4 +81,4 @@ class EventConsole:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=1)  # a daemon thread: never hold up Ctrl-C for a poll in flight

@@ -71,7 +71,8 @@ class StreamMapping:
         self._invoke = invoke
         self._streams = aws_client("dynamodbstreams")
         self._sqs = aws_client("sqs")
-        self._positions: dict[str, str] = {}  # shard -> last sequence number done
+        self._iterators: dict[str, str] = {}  # shard -> the iterator to read next (one call per poll)
+        self._shard_ids: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -83,14 +84,16 @@ class StreamMapping:
         """Process every record now in the stream; returns how many records were read."""
         with self._lock:
             read = 0
-            for shard_id in self._shards():
+            if not self._shard_ids:
+                self._shard_ids = self._shards()
+            for shard_id in self._shard_ids:
                 records = self._new_records(shard_id)
                 read += len(records)
                 for start in range(0, len(records), self.settings.batch_size):
                     self._deliver(shard_id, records[start : start + self.settings.batch_size])
             return read
 
-    def start(self, interval: float = 0.25) -> None:
+    def start(self, interval: float = 0.5) -> None:
         def loop() -> None:
             while not self._stop.wait(interval):
                 try:
@@ -104,22 +107,21 @@ class StreamMapping:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=1)  # a daemon thread: never hold up Ctrl-C for a poll in flight
 
     def _shards(self) -> list[str]:
         description = self._streams.describe_stream(StreamArn=self.settings.stream_arn)["StreamDescription"]
         return [shard["ShardId"] for shard in description.get("Shards", [])]
 
     def _new_records(self, shard_id: str) -> list[dict]:
-        after = self._positions.get(shard_id)
-        if after is not None:
-            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
-        else:
-            position = {"ShardIteratorType": self.settings.starting_position}
-        iterator = self._streams.get_shard_iterator(StreamArn=self.settings.stream_arn, ShardId=shard_id, **position)
-        records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
-        if records:
-            self._positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+        iterator = self._iterators.get(shard_id)
+        if iterator is None:
+            iterator = self._streams.get_shard_iterator(
+                StreamArn=self.settings.stream_arn, ShardId=shard_id, ShardIteratorType=self.settings.starting_position
+            )["ShardIterator"]
+        page = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+        records = page["Records"]
+        self._iterators[shard_id] = page.get("NextShardIterator") or iterator
         return [lambda_record(r, self.settings.stream_arn) for r in records if self._passes_filters(r)]
 
     def _passes_filters(self, record: Mapping[str, Any]) -> bool:
