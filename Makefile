@@ -5,16 +5,24 @@ TOOLS := .venv-tools
 CHECKOV := .venv-checkov
 PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
+PORT ?= 3000
+LOCAL_STATE := .local-state
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast admin validate build checkov check bench deploy clean
 
 help:  ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt functions/requirements.txt
+# Two stamps: `make run` installs only what running needs (quick on a fresh clone); the tests'
+# packages come with the first `make test`. --no-compile: bytecode is written for the modules a
+# run imports, not for all of botocore and moto up front.
+$(VENV)/.run-installed: requirements-run.txt functions/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --no-compile -r requirements-run.txt
+	touch $@
+
+$(VENV)/.installed: requirements-dev.txt $(VENV)/.run-installed
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -31,8 +39,8 @@ $(CHECKOV)/.installed: requirements-checkov.txt
 	$(CHECKOV)/bin/python -m pip install -q -r requirements-checkov.txt
 	touch $@
 
-run: $(VENV)/.installed  ## Run the whole flow locally (embedded AWS + PagerDuty stand-in) on http://localhost:3000
-	$(PY) -m local.stack $(ARGS)
+run: $(VENV)/.run-installed  ## Run the whole flow locally (embedded AWS + PagerDuty stand-in) on http://localhost:$(PORT); ARGS="--reset" starts empty
+	PORT=$(PORT) $(PY) -m local.stack --state-dir $(LOCAL_STATE) $(ARGS)
 
 test: $(VENV)/.installed  ## Run every test: unit, moto, local HTTP stack, template, headless Chromium
 	$(PY) -m pytest
@@ -40,8 +48,8 @@ test: $(VENV)/.installed  ## Run every test: unit, moto, local HTTP stack, templ
 test-fast: $(VENV)/.installed  ## Run the tests that need no browser
 	$(PY) -m pytest -m "not browser"
 
-admin: $(VENV)/.installed  ## Operate stored connections: make admin ARGS="list" (show|refresh|delete KEY, --json)
-	$(PY) -m admin $(ARGS)
+admin: $(VENV)/.run-installed  ## Operate stored connections (finds a running make run): make admin ARGS="list" (show|refresh|delete KEY, --json)
+	$(PY) -m admin --local-state $(LOCAL_STATE) $(ARGS)
 
 validate: $(TOOLS)/.installed  ## sam validate --lint (cfn-lint)
 	$(SAM) validate --lint

@@ -1,8 +1,9 @@
 """pdconnect admin: list, show, refresh and delete stored connections. Never prints a token.
 
-Configuration is the functions' own environment (TABLE_NAME, TOKEN_KEY_ID, CLIENT_SECRET_ID,
-PD_CLIENT_ID, and PD_IDENTITY_URL / AWS_ENDPOINT_URL for the local stack), or `--stack NAME` to
-read it from a deployed CloudFormation stack. The same commands work locally and against AWS.
+Configuration is, in this order: `--stack NAME` (read from a deployed CloudFormation stack); the
+functions' own environment (TABLE_NAME, TOKEN_KEY_ID, CLIENT_SECRET_ID, PD_CLIENT_ID, ...); or
+the running `make run` stack, found through the settings it writes to its state directory
+(`--local-state DIR`, which `make admin` passes). The same commands work locally and against AWS.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
+
+from botocore.exceptions import EndpointConnectionError
 
 from pd_connect import aws_clients
 from pd_connect.access_tokens import AccessTokens, NeedsReauthorization, TokenRefreshFailed
@@ -41,6 +44,26 @@ def _load_stack(name: str) -> None:
     for source, variable in STACK_SETTINGS.items():
         if values.get(source):
             os.environ.setdefault(variable, values[source])
+
+
+class NoLocalStack(RuntimeError):
+    """--local-state names a directory no running local stack writes to."""
+
+
+def _load_local_stack(directory: str) -> None:
+    """Point this process at the running local stack: its endpoints, names and fake credentials."""
+    from local.stack.aws import FAKE_CREDENTIALS
+    from local.stack.local_state import StateDirectory
+
+    settings = StateDirectory(directory).read_settings()
+    if settings is None:
+        raise NoLocalStack(
+            f"no local stack is running with {directory} (start one with `make run`), and no settings in "
+            "the environment or --stack NAME"
+        )
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):  # they would shadow the fake ones
+        os.environ.pop(name, None)
+    os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": settings.get("AWS_REGION", "us-east-1"), **settings})
 
 
 def _store() -> tuple[ConnectionStore, TokenCipher]:
@@ -182,6 +205,11 @@ def _key(text: str) -> ConnectionKey:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m admin", description="Operate stored PagerDuty connections (tokens are never shown).")
     p.add_argument("--stack", help="read settings from this deployed CloudFormation stack")
+    p.add_argument(
+        "--local-state",
+        metavar="DIR",
+        help="without --stack or TABLE_NAME: use the local stack running with this state directory",
+    )
     commands = p.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
@@ -209,7 +237,15 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> int:
     try:
         if args.stack:
             _load_stack(args.stack)
+        elif args.local_state and not os.environ.get("TABLE_NAME"):
+            _load_local_stack(args.local_state)
         return args.run(args, out)
+    except NoLocalStack as error:
+        print(error, file=sys.stderr)
+        return 2
+    except EndpointConnectionError as error:
+        print(f"cannot reach {error.kwargs.get('endpoint_url', 'AWS')}: is the stack still running?", file=sys.stderr)
+        return 2
     except ConfigError as error:
         print(f"configuration: {error}", file=sys.stderr)
         return 2

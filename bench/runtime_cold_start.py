@@ -58,7 +58,7 @@ def find_python313() -> str | None:
 
 
 def boto3_pin() -> str:
-    for line in (REPOSITORY / "requirements-dev.txt").read_text().splitlines():
+    for line in (REPOSITORY / "requirements-run.txt").read_text().splitlines():
         if line.startswith("boto3=="):
             return line.strip()
     return "boto3"

@@ -34,8 +34,9 @@ CLEAR_BINDING = (browser_binding.clear_cookie(),)
 # A 4xx ends this attempt: clear the binding. A 5xx may have left the state unconsumed (a
 # dependency was down), so the cookie stays and reloading the callback can still finish.
 app = App(
-    render_failure=lambda failure: pages.failure(
+    render_failure=lambda failure, reference: pages.failure(
         failure.reason,
+        reference=reference,
         try_again=settings.try_again_url,
         missing_scopes=failure.missing_scopes,
         cookies=CLEAR_BINDING if failure.reason.status < 500 else (),
@@ -59,7 +60,9 @@ def callback(request: Request) -> Response:
     if not code:
         raise ConnectFailure(Reason.CODE_MISSING)
 
-    authorization = pending.consume(state, request.cookies.get(browser_binding.COOKIE_NAME))
+    authorization = pending.consume(
+        state, request.cookies.get(browser_binding.COOKIE_NAME), host=request.domain_name
+    )
     tokens = _exchange(code, authorization)
     _check_granted_scopes(tokens)
     identity = identity_from_id_token(tokens.id_token)

@@ -23,12 +23,23 @@ if TYPE_CHECKING:  # links (and its json/hmac) load only when a link arrives, as
 
 settings = load_settings(needs_secrets=False)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
-app = App(render_failure=lambda failure: pages.failure(failure.reason, try_again=settings.try_again_url))
+# The template's $default route sends every unknown path and method here: the 404/405 pages.
+app = App(
+    render_failure=lambda failure, reference: pages.failure(
+        failure.reason, reference=reference, try_again=settings.try_again_url
+    ),
+    elsewhere=("/callback",),
+)
 
 
-@app.get("/")
+@app.get("/", head=True)
 def landing(request: Request) -> Response:
     return pages.landing()
+
+
+@app.get("/favicon.ico", head=True)
+def favicon(request: Request) -> Response:
+    return pages.favicon()
 
 
 @app.get("/authorize")
@@ -50,6 +61,7 @@ def authorize(request: Request) -> Response:
         binding=binding,
         app_user_id=link.app_user_id if link else "",
         return_to=(link.return_to or "") if link else "",
+        started_on=request.domain_name,
     )
     record_authorization_started()
     location = authorize_url(

@@ -14,12 +14,22 @@ class Reason(Enum):
     PROVIDER_ERROR = (400, "PagerDuty could not authorize this connection request.")
     BAD_REQUEST = (400, "This link is incomplete or malformed.")
     STATE_MISSING = (400, "This link is missing its security check, so it cannot be used.")
-    STATE_UNKNOWN = (400, "This connection link has already been used or has expired.")
+    STATE_UNKNOWN = (
+        400,
+        "This connection link was already used, has expired, or was not issued by this app. "
+        "Start again to connect.",
+    )
     STATE_EXPIRED = (400, "This connection attempt expired before it was finished.")
     STATE_OTHER_BROWSER = (
         400,
-        "This link was already used, or it was opened in a different browser from the one that "
-        "started the connection.",
+        "This connection was started in a different browser (or with cookies blocked), so this "
+        "browser cannot finish it. Start again here.",
+    )
+    STATE_OTHER_HOST = (
+        400,
+        "This connection was started at a different address from the one PagerDuty sent you back "
+        "to (for example 127.0.0.1 instead of localhost), and your browser keeps the connection's "
+        "security cookie per address. Start again from this address.",
     )
     CODE_MISSING = (400, "PagerDuty's answer did not include an authorization code.")
     CODE_REJECTED = (502, "PagerDuty did not accept the authorization (it may have expired).")
@@ -60,8 +70,11 @@ class ConnectFailure(Exception):
     """A flow step failed for a known reason. `detail` is for the log line only and must never
     carry a code, state, verifier, token or secret."""
 
-    def __init__(self, reason: Reason, detail: str = "", *, missing_scopes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, reason: Reason, detail: str = "", *, missing_scopes: tuple[str, ...] = (), allow: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(reason.code)
         self.reason = reason
         self.detail = detail
         self.missing_scopes = missing_scopes  # SCOPES_NOT_GRANTED: what the page names
+        self.allow = allow  # METHOD_NOT_ALLOWED: the methods the path does support

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
@@ -22,6 +23,8 @@ logger = Logger(service=SERVICE)
 for _library in ("botocore", "boto3", "urllib3", "requests"):
     logging.getLogger(_library).setLevel(max(logging.WARNING, logging.getLogger(_library).level))
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "PagerDutyConnect")
+# A landing page or a failure records no metric on the shared set: that is normal, not a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 

@@ -20,6 +20,9 @@ from .aws_clients import error_code as _code
 from .failures import ConnectFailure, Reason
 
 LIFETIME_SECONDS = 600
+# Compared with a stored binding hash when the browser sent no usable cookie: it matches none, so
+# the conditional delete removes nothing and only hands back the item, to say why it failed.
+_NO_BINDING = "none"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class PendingAuthorization:
     expires_at: int
     app_user_id: str = ""  # set when a link token started the flow
     return_to: str = ""  # a validated path on the allow-listed origin
+    started_on: str = ""  # the host name /authorize was reached on ("" for items from before)
 
 
 def _key(state: str) -> dict:
@@ -47,9 +51,18 @@ class PendingAuthorizationStore:
         self._clock = clock
 
     def issue(
-        self, *, code_verifier: str, redirect_uri: str, binding: str, app_user_id: str = "", return_to: str = ""
+        self,
+        *,
+        code_verifier: str,
+        redirect_uri: str,
+        binding: str,
+        app_user_id: str = "",
+        return_to: str = "",
+        started_on: str = "",
     ) -> str:
-        """Store a pending authorization bound to `binding`; return its fresh state value."""
+        """Store a pending authorization bound to `binding`; return its fresh state value.
+        `started_on`: the host the flow started on (the cookie lives there), to explain a callback
+        that arrives on another host."""
         state = new_state()
         expires_at = int(self._clock()) + LIFETIME_SECONDS
         item = {
@@ -65,6 +78,8 @@ class PendingAuthorizationStore:
             item["link_app_user_id"] = {"S": app_user_id}
         if return_to:
             item["return_to"] = {"S": return_to}
+        if started_on:
+            item["started_on"] = {"S": started_on}
         try:
             self._client.put_item(
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
@@ -73,12 +88,14 @@ class PendingAuthorizationStore:
             raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb put pending: {_code(error)}") from None
         return state
 
-    def consume(self, state: str, binding: str | None) -> PendingAuthorization:
+    def consume(self, state: str, binding: str | None, *, host: str = "") -> PendingAuthorization:
         """Take the pending authorization for `state` if it exists, is unexpired and belongs to
-        this browser; after this no one else can. Raises ConnectFailure with the precise reason."""
-        if not browser_binding.is_well_formed(binding):
-            # No (or a tampered) cookie: nothing to match against, so nothing is consumed.
-            raise ConnectFailure(Reason.STATE_OTHER_BROWSER, "binding cookie missing or malformed")
+        this browser; after this no one else can. Raises ConnectFailure with the precise reason
+        (`host`: where the callback arrived, compared with where the flow started)."""
+        # No (or a tampered) cookie matches nothing, so nothing is consumed; the failed condition
+        # still says whether the state exists (unknown vs another browser or host).
+        well_formed = browser_binding.is_well_formed(binding)
+        binding_hash = browser_binding.binding_hash(binding) if well_formed else _NO_BINDING
         now = int(self._clock())
         try:
             result = self._client.delete_item(
@@ -86,7 +103,7 @@ class PendingAuthorizationStore:
                 Key=_key(state),
                 ConditionExpression="attribute_exists(pk) AND binding_hash = :binding AND expires_at > :now",
                 ExpressionAttributeValues={
-                    ":binding": {"S": browser_binding.binding_hash(binding)},
+                    ":binding": {"S": binding_hash},
                     ":now": {"N": str(now)},
                 },
                 ReturnValues="ALL_OLD",
@@ -94,7 +111,7 @@ class PendingAuthorizationStore:
             )
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
-                raise self._why_not_consumed(error.response.get("Item"), binding) from None
+                raise self._why_not_consumed(error.response.get("Item"), binding if well_formed else None, host) from None
             raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb consume: {_code(error)}") from None
         except BotoCoreError as error:
             raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb consume: {type(error).__name__}") from None
@@ -105,12 +122,19 @@ class PendingAuthorizationStore:
             expires_at=int(item["expires_at"]["N"]),
             app_user_id=item.get("link_app_user_id", {}).get("S", ""),
             return_to=item.get("return_to", {}).get("S", ""),
+            started_on=item.get("started_on", {}).get("S", ""),
         )
 
     @staticmethod
-    def _why_not_consumed(item: dict | None, binding: str) -> ConnectFailure:
+    def _why_not_consumed(item: dict | None, binding: str | None, host: str) -> ConnectFailure:
         if not item:
             return ConnectFailure(Reason.STATE_UNKNOWN, "no pending authorization for this state")
+        started_on = item.get("started_on", {}).get("S", "")
+        if started_on and host and started_on != host:
+            # Host names are not secrets; they tell the operator which address to use.
+            return ConnectFailure(Reason.STATE_OTHER_HOST, f"flow started on {started_on}, callback on {host}")
+        if binding is None:
+            return ConnectFailure(Reason.STATE_OTHER_BROWSER, "binding cookie missing or malformed")
         if not browser_binding.matches(binding, item.get("binding_hash", {}).get("S", "")):
             return ConnectFailure(Reason.STATE_OTHER_BROWSER, "binding cookie does not match")
         # DynamoDB's TTL deletes lazily (up to days later), so expiry is checked here too.

@@ -7,7 +7,8 @@ failures to pages, and the single log line per failure all live here, in one pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
@@ -134,16 +135,28 @@ def parse_request(event: Mapping[str, Any]) -> Request:
 Route = Callable[[Request], Response]
 
 
+def new_reference() -> str:
+    """A short id for one failure: on the page for the user to quote, and in its log line."""
+    return secrets.token_hex(4)
+
+
 class App:
-    """Routes GET requests to functions; turns ConnectFailure (and anything unexpected) into pages."""
+    """Routes GET requests to functions; turns ConnectFailure (and anything unexpected) into pages.
 
-    def __init__(self, render_failure: Callable[[ConnectFailure], Response]) -> None:
-        self._routes: dict[str, Route] = {}
-        self._render_failure = render_failure
+    Every other path and method gets the 404/405 page (the template's `$default` route sends
+    them here). HEAD is answered like GET only where GET changes nothing (`head=True`): a HEAD
+    from a link checker must not start or finish a flow. `elsewhere`: paths other functions
+    serve with GET, so that another method on them is a 405 rather than a 404.
+    """
 
-    def get(self, path: str) -> Callable[[Route], Route]:
+    def __init__(self, render_failure: Callable[..., Response], *, elsewhere: tuple[str, ...] = ()) -> None:
+        self._routes: dict[str, tuple[Route, tuple[str, ...]]] = {}
+        self._elsewhere = elsewhere
+        self._render_failure = render_failure  # (failure, *, reference) -> the failure page
+
+    def get(self, path: str, *, head: bool = False) -> Callable[[Route], Route]:
         def register(route: Route) -> Route:
-            self._routes[path] = route
+            self._routes[path] = (route, ("GET", "HEAD") if head else ("GET",))
             return route
 
         return register
@@ -152,12 +165,7 @@ class App:
         try:
             request = parse_request(event)
             logger.set_correlation_id(request.request_id)
-            route = self._routes.get(request.path)
-            if route is None:
-                raise ConnectFailure(Reason.NOT_FOUND)
-            if request.method not in ("GET", "HEAD"):
-                raise ConnectFailure(Reason.METHOD_NOT_ALLOWED)
-            response = route(request)
+            response = self._route(request)(request)
         except ConnectFailure as failure:
             response = self._fail(failure)
         except Exception as error:  # noqa: BLE001 - the user gets a page, never a stack trace
@@ -165,9 +173,26 @@ class App:
             response = self._fail(ConnectFailure(Reason.UNEXPECTED, type(error).__name__))
         return response.to_api_gateway()
 
+    def _route(self, request: Request) -> Route:
+        if request.path in self._routes:
+            route, methods = self._routes[request.path]
+        elif request.path in self._elsewhere and request.method != "GET":
+            raise ConnectFailure(Reason.METHOD_NOT_ALLOWED, request.method[:20], allow=("GET",))
+        else:
+            raise ConnectFailure(Reason.NOT_FOUND, f"{request.method} {request.path[:100]}")
+        if request.method not in methods:
+            raise ConnectFailure(Reason.METHOD_NOT_ALLOWED, request.method[:20], allow=methods)
+        return route
+
     def _fail(self, failure: ConnectFailure) -> Response:
-        reason = failure.reason
+        reason, reference = failure.reason, new_reference()
         log = logger.error if reason.status >= 500 else logger.warning
-        log("connect flow failed", extra={"reason": reason.code, "status": reason.status, "detail": failure.detail})
+        log(
+            "connect flow failed",
+            extra={"reason": reason.code, "status": reason.status, "detail": failure.detail, "reference": reference},
+        )
         record_failure(reason.code)
-        return self._render_failure(failure)
+        page = self._render_failure(failure, reference=reference)
+        if failure.allow:  # RFC 9110 §15.5.6: a 405 says which methods the resource supports
+            page = replace(page, headers={**page.headers, "Allow": ", ".join(failure.allow)})
+        return page

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterable
-from urllib.parse import urlencode
 
 
 class Region(enum.Enum):
@@ -53,7 +51,7 @@ class DemoUser:
     time_zone: str = "Etc/UTC"
     role: str = "user"
     job_title: str = ""
-    avatar_url: str | None = None  # None: PagerDuty's usual Gravatar URL for the email
+    avatar_url: str | None = None  # None: the stand-in's own avatar image (works offline)
 
     def __post_init__(self) -> None:
         if not self.id or not self.name or not self.email:
@@ -92,13 +90,18 @@ DEFAULT_USERS: tuple[DemoUser, ...] = (
 )
 
 
-def gravatar_url(email: str) -> str:
-    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
-    return f"https://secure.gravatar.com/avatar/{digest}.png?" + urlencode({"d": "mm", "r": "PG"})
+AVATAR_PATH = "/avatars/"  # the stand-in serves AVATAR_PATH + "<user id>.svg"
 
 
-def user_resource(user: DemoUser) -> dict[str, Any]:
-    """The `user` object of GET /users/me, with the fields PagerDuty's schema documents."""
+def avatar_path(user_id: str) -> str:
+    return f"{AVATAR_PATH}{user_id}.svg"
+
+
+def user_resource(user: DemoUser, avatar_base: str) -> dict[str, Any]:
+    """The `user` object of GET /users/me, with the fields PagerDuty's schema documents.
+
+    PagerDuty answers a Gravatar URL for `avatar_url`; the stand-in answers one of its own
+    (`avatar_base` + /avatars/ID.svg), so the welcome page shows a picture with no internet."""
     api_host = user.account.region.api_host
     return {
         "id": user.id,
@@ -111,7 +114,7 @@ def user_resource(user: DemoUser) -> dict[str, Any]:
         "time_zone": user.time_zone,
         "color": "purple",
         "role": user.role,
-        "avatar_url": user.avatar_url if user.avatar_url is not None else gravatar_url(user.email),
+        "avatar_url": user.avatar_url if user.avatar_url is not None else avatar_base + avatar_path(user.id),
         "description": "",
         "invitation_sent": False,
         "job_title": user.job_title,

@@ -91,7 +91,7 @@ class ControlEndpoints:
             self._users.add(user)
         except (TypeError, ValueError) as exc:
             raise ControlError(str(exc)) from exc
-        return Response.json(201, {"login": user.id, "user": user_resource(user)})
+        return Response.json(201, {"login": user.id, "user": user_resource(user, request.origin(default=""))})
 
     def revoke_tokens(self, request: Request) -> Response:
         self._tokens.revoke_all()

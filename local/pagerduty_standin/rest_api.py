@@ -56,7 +56,8 @@ class RateLimited(ApiError):
 
 
 class UsersMeEndpoint:
-    def __init__(self, tokens: TokenStore, faults: FaultBoard, calls: CallCounter) -> None:
+    def __init__(self, tokens: TokenStore, faults: FaultBoard, calls: CallCounter, base_url: Callable[[], str]) -> None:
+        self._base_url = base_url  # where the stand-in listens, for avatar URLs without a Host header
         self._tokens = tokens
         self._faults = faults
         self._calls = calls
@@ -73,7 +74,8 @@ class UsersMeEndpoint:
         if not allows(grant.scope, any_of=USERS_ME_SCOPES):
             raise ApiError(403, "Forbidden", 2010, ("Token missing required scopes",))
         headers = self._rate_limiter.hit((grant.client_id, grant.user.id))
-        return Response.json(200, {"user": user_resource(grant.user)}, headers)
+        avatar_base = request.origin(default=self._base_url())
+        return Response.json(200, {"user": user_resource(grant.user, avatar_base)}, headers)
 
     def _authenticate(self, request: Request, region: Region) -> Grant:
         scheme, _, token = (request.header("authorization") or "").strip().partition(" ")

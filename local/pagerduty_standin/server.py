@@ -39,12 +39,20 @@ _SINGLE_HEADERS = {"authorization", "content-type", "content-length", "host"}
 
 
 class Router:
-    def __init__(self, routes: dict[tuple[str, str], Handler]) -> None:
+    """Exact (method, path) routes, plus `prefixes`: (method, path prefix) for a family of paths."""
+
+    def __init__(
+        self, routes: dict[tuple[str, str], Handler], prefixes: dict[tuple[str, str], Handler] | None = None
+    ) -> None:
         self._routes = routes
+        self._prefixes = prefixes or {}
         self._paths = {path for _, path in routes}
 
     def dispatch(self, request: Request) -> Response:
-        handler = self._routes.get((request.method, request.path))
+        handler = self._routes.get((request.method, request.path)) or next(
+            (h for (m, prefix), h in self._prefixes.items() if m == request.method and request.path.startswith(prefix)),
+            None,
+        )
         if handler is None:
             if request.path in self._paths:
                 allowed = sorted(m for m, p in self._routes if p == request.path)

@@ -8,8 +8,9 @@ from typing import Any, Iterable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .accounts import DEFAULT_USERS, DemoUser, Region, UserDirectory
+from .accounts import AVATAR_PATH, DEFAULT_USERS, DemoUser, Region, UserDirectory
 from .authorize import AuthorizeEndpoint
+from .avatars import AvatarEndpoint
 from .calls import CallCounter
 from .clients import ClientRegistry, RegisteredClient
 from .control import ControlEndpoints
@@ -19,7 +20,7 @@ from .rest_api import UsersMeEndpoint
 from .scopes import ScopeGrants
 from .server import Router, StandInHTTPServer
 from .token_endpoint import TokenEndpoint
-from .tokens import TokenStore
+from .tokens import TokenSnapshot, TokenStore
 from .wire import Request, Response
 
 CODE_LIFETIME = 30  # PagerDuty: an authorization code lives 30 s
@@ -66,7 +67,7 @@ class StandIn:
             registry, self._users, self._tokens, self._calls, grants=self.scopes, subdomain_in_callback=subdomain_in_callback
         )
         token = TokenEndpoint(registry, self._tokens, self._signer, self.faults, self._calls)
-        users_me = UsersMeEndpoint(self._tokens, self.faults, self._calls)
+        users_me = UsersMeEndpoint(self._tokens, self.faults, self._calls, lambda: self.base_url)
         control = ControlEndpoints(self.faults, self._calls, self._users, self._tokens, registry, self.scopes)
         self._router = Router(
             {
@@ -88,7 +89,8 @@ class StandIn:
                 ("GET", "/_standin/scopes"): control.withheld_scopes,
                 ("POST", "/_standin/scopes"): control.withhold_scopes,
                 ("DELETE", "/_standin/scopes"): control.grant_all_scopes,
-            }
+            },
+            prefixes={("GET", AVATAR_PATH): AvatarEndpoint(self._users)},
         )
         self._server: StandInHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -174,6 +176,13 @@ class StandIn:
     def rotate_client_secret(self, client_id: str, client_secret: str) -> None:
         """The client's secret becomes `client_secret`; the old one gets invalid_client from now on."""
         self._clients.rotate_secret(client_id, client_secret)
+
+    def token_snapshot(self) -> TokenSnapshot:
+        """The live tokens, for a local stack that keeps its state across restarts."""
+        return self._tokens.snapshot()
+
+    def restore_tokens(self, snapshot: TokenSnapshot) -> None:
+        self._tokens.restore(snapshot)
 
     def revoke_all_tokens(self) -> None:
         """Like "Revoke All Tokens" in PagerDuty's App Registration."""

@@ -53,6 +53,14 @@ class TokenSet:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class TokenSnapshot:
+    """Live tokens with the seconds each has left, to carry over a restart of the stand-in."""
+
+    access: dict[str, tuple[Grant, float]]
+    refresh: dict[str, tuple[Grant, float]]
+
+
 class TokenStore:
     def __init__(
         self,
@@ -135,6 +143,23 @@ class TokenStore:
             if record is None or self._clock() >= record.expires_at:
                 return None
             return record.grant
+
+    def snapshot(self) -> TokenSnapshot:
+        """Access and refresh tokens still live (codes live 30 s: not worth keeping)."""
+        with self._lock:
+            now = self._clock()
+
+            def live(tokens: dict[str, IssuedToken]) -> dict[str, tuple[Grant, float]]:
+                return {t: (r.grant, r.expires_at - now) for t, r in tokens.items() if r.expires_at > now}
+
+            return TokenSnapshot(access=live(self._access), refresh=live(self._refresh))
+
+    def restore(self, snapshot: TokenSnapshot) -> None:
+        """Take tokens from a snapshot, each with the lifetime it had left."""
+        with self._lock:
+            now = self._clock()
+            for tokens, saved in ((self._access, snapshot.access), (self._refresh, snapshot.refresh)):
+                tokens.update({t: IssuedToken(grant, now + left) for t, (grant, left) in saved.items()})
 
     def revoke_all(self) -> None:
         """Like "Revoke All Tokens" in PagerDuty's App Registration."""

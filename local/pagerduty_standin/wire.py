@@ -6,6 +6,7 @@ Endpoint modules take a `Request` and return a `Response`; only server.py touche
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import parse_qsl
@@ -13,6 +14,7 @@ from urllib.parse import parse_qsl
 from .errors import MalformedRequest
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 MAX_FORM_FIELDS = 64
 
 
@@ -26,6 +28,12 @@ class Request:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def origin(self, default: str) -> str:
+        """http://<Host header>: this server as the client reached it (a container and a browser
+        may use different names); `default` when the header is missing or not a plain host."""
+        host = (self.header("host") or "").strip()
+        return f"http://{host}" if _HOST.match(host) else default
 
     def content_type(self) -> str:
         """The media type without parameters, lower-cased ("" when absent)."""

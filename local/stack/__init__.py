@@ -4,6 +4,8 @@
     python -m local.stack --services-only   # only AWS + PagerDuty, for `sam local start-api`
     python -m local.stack --write-sam-local-env   # regenerate local/sam-local-env.json
     python -m local.stack --parameter-overrides 'AllowAnonymousConnect=false'
+    python -m local.stack --state-dir .local-state [--reset]   # what `make run` runs: state kept
+    python -m local.stack --json-logs       # the functions' JSON log lines too
 
 What runs (one process, stopped by Ctrl-C or SIGTERM):
 - the HTTP API at http://localhost:3000 (PORT overrides; bound to 127.0.0.1): the template's
@@ -13,8 +15,11 @@ What runs (one process, stopped by Ctrl-C or SIGTERM):
   region AWS_REGION, default us-east-1; credentials are always fake;
 - PagerDuty: the stand-in (local/pagerduty_standin) on a free loopback port, with a generated
   client whose redirect URI is http://localhost:<PORT>/callback. To use your own PagerDuty app
-  instead, set PD_IDENTITY_URL, PD_API_URL, PD_CLIENT_ID and PD_CLIENT_SECRET (optionally
-  PD_API_URL_EU, PD_SCOPES) and register http://localhost:<PORT>/callback in the app.
+  instead, set PD_IDENTITY_URL, PD_API_URL and PD_CLIENT_ID (optionally PD_API_URL_EU,
+  PD_SCOPES), register http://localhost:<PORT>/callback in the app, and give the client secret
+  at the prompt (no echo) or in a file named by PD_CLIENT_SECRET_FILE;
+- the console: one line per request (console.py); state across runs with --state-dir
+  (local_state.py).
 
 With Docker (`--services-only`), fixed ports, bound to all interfaces so containers reach them:
 - 5001  embedded AWS (moto), reached from containers as http://host.docker.internal:5001

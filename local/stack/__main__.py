@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import signal
@@ -29,6 +30,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="'Key=Value ...'",
         help="template parameters, as for sam: e.g. 'AllowAnonymousConnect=false ReturnToOrigin=http://app.localhost:8000'",
     )
+    parser.add_argument(
+        "--json-logs", action="store_true", help="also print the functions' JSON log lines (as Lambda writes them)"
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="keep the connections, key, secret and stand-in tokens here across runs (make run: .local-state)",
+    )
+    parser.add_argument("--reset", action="store_true", help="with --state-dir: delete the kept state first")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--services-only",
@@ -51,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.services_only:
             return _serve(lambda: _start_services(args.template), stop)
         parameters = _parameter_overrides(args.parameter_overrides)
-        return _serve(lambda: _start_everything(args.template, parameters), stop)
+        return _serve(
+            lambda: _start_everything(
+                args.template, parameters, json_logs=args.json_logs, state_dir=args.state_dir, reset=args.reset
+            ),
+            stop,
+        )
     except (TemplateError, AwsUnavailable, PagerDutyUnavailable, ImportError, OSError, ValueError) as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
@@ -76,12 +91,37 @@ def _parameter_overrides(text: str) -> dict[str, str]:
     return {key: value for key, _, value in pairs}
 
 
-def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStack:
+def _with_client_secret(env: dict[str, str]) -> dict[str, str]:
+    """Your own PagerDuty app's secret, never on a command line: PD_CLIENT_SECRET_FILE names a
+    file holding it, or (in a terminal) a prompt reads it without echo."""
+    real = all(env.get(name, "").strip() for name in ("PD_IDENTITY_URL", "PD_API_URL", "PD_CLIENT_ID"))
+    if not real or env.get("PD_CLIENT_SECRET", "").strip():
+        return env
+    if env.get("PD_CLIENT_SECRET_FILE", "").strip():
+        secret = Path(env["PD_CLIENT_SECRET_FILE"].strip()).expanduser().read_text("utf-8").strip()
+    elif sys.stdin.isatty():
+        secret = getpass.getpass(f"Client secret of PagerDuty app {env['PD_CLIENT_ID'].strip()} (not shown): ").strip()
+    else:
+        return env  # start_pagerduty names what is missing
+    return {**env, "PD_CLIENT_SECRET": secret}
+
+
+def _start_everything(
+    template: Path, parameters: dict[str, str], *, json_logs: bool, state_dir: Path | None, reset: bool
+) -> RunningStack:
     port_setting = os.environ.get("PORT", str(DEFAULT_PORT))
     if not port_setting.isdigit() or not 0 <= int(port_setting) <= 65535:
         raise ValueError(f"PORT must be a port number, got {port_setting!r}")
     try:
-        running = start_stack(template, port=int(port_setting), env=dict(os.environ), parameters=parameters)
+        running = start_stack(
+            template,
+            port=int(port_setting),
+            env=_with_client_secret(dict(os.environ)),
+            parameters=parameters,
+            json_logs=json_logs,
+            state_dir=state_dir,
+            reset=reset,
+        )
     except OSError as exc:
         raise OSError(f"cannot start (is port {port_setting} taken? set PORT): {exc.strerror or exc}") from exc
     aws = running.aws
@@ -91,6 +131,11 @@ def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStac
     print(f"  PagerDuty  {running.pagerduty.description}")
     for route in running.template.routes:
         print(f"  Route      {route.route_key} -> {route.function_id}")
+    for user in running.pagerduty.demo_users:
+        print(f"  Demo user  {user}")
+    if running.state_note:
+        print(f"  State      {running.state_note}")
+        print("  Admin      make admin ARGS=list   (finds this stack by itself)")
     print(f"\n  Open {running.landing_url}", flush=True)
     return running
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
+from . import console
 from .events import BadRequest, HttpRequest, HttpResponse, InvalidResponse, build_event, gateway_error, to_http_response
 from .lambda_runtime import InvocationFailed, LocalFunction
 from .routes import RouteMatch, RouteTable
@@ -76,16 +77,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.monotonic()
-        served_by = "-"
-        try:
-            response, served_by = self._respond()
-        except Exception:  # a bug here must cost one request, not the server
-            LOG.exception("local API gateway failed on %s", self.command)
-            response = gateway_error(500)
+        with console.collecting() as records:
+            try:
+                response, _ = self._respond()
+            except Exception:  # a bug here must cost one request, not the server
+                LOG.exception("local API gateway failed on %s", self.command)
+                response = gateway_error(500)
         self._write(response)
         elapsed_ms = (time.monotonic() - started) * 1000
-        # The path without its query: the query carries OAuth codes and state.
-        LOG.info("%s %s -> %d %s %.0f ms", self.command, self._path_only(), response.status, served_by, elapsed_ms)
+        # One line per request. The path without its query: the query carries OAuth codes and state.
+        line = f"{self.command} {self._path_only()} {response.status} {elapsed_ms:.0f} ms"
+        suffix = console.outcome_of(records).suffix()
+        LOG.info("%s", f"{line} {suffix}" if suffix else line)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 

@@ -8,6 +8,7 @@ Timeout: Lambda would then report an error, which API Gateway turns into a 500.
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import logging
 import sys
@@ -79,7 +80,9 @@ class LocalFunction:
                 finished.set()
                 self._busy.release()  # only now: a timed-out handler still holds its "environment"
 
-        threading.Thread(target=run, name=f"{name}-invocation", daemon=True).start()
+        # In a copy of the caller's context: what the handler logs reaches the caller's request line.
+        context_copy = contextvars.copy_context()
+        threading.Thread(target=context_copy.run, args=(run,), name=f"{name}-invocation", daemon=True).start()
         if not finished.wait(min(self.spec.timeout_s, INTEGRATION_TIMEOUT_S)):
             if self.spec.timeout_s > INTEGRATION_TIMEOUT_S:
                 raise InvocationFailed(503, f"{name} did not answer within API Gateway's {INTEGRATION_TIMEOUT_S} s")

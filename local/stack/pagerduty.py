@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 REAL_PAGERDUTY_SETTINGS = ("PD_IDENTITY_URL", "PD_API_URL", "PD_CLIENT_ID", "PD_CLIENT_SECRET")
 
@@ -26,6 +27,8 @@ class PagerDuty:
     client_secret: str
     function_environment: Mapping[str, str]  # PD_* variables the handlers read
     stop: Callable[[], None]
+    demo_users: tuple[str, ...] = ()  # "Ada Lovelace: PACMEUS/PADA001 (US)", one per stand-in user
+    token_snapshot: Callable[[], Any] | None = None  # the stand-in's live tokens, to keep them
 
 
 def start_pagerduty(
@@ -36,8 +39,11 @@ def start_pagerduty(
     port: int = 0,
     client_id: str | None = None,
     public_host: str | None = None,
+    saved_client: tuple[str, str] | None = None,
+    saved_tokens: Any = None,
 ) -> PagerDuty:
-    """`public_host` replaces the stand-in's host in the URLs handed out (e.g. to containers)."""
+    """`public_host` replaces the stand-in's host in the URLs handed out (e.g. to containers).
+    `saved_client` (client id, secret) and `saved_tokens`: the stand-in's state from a previous run."""
     configured = [name for name in REAL_PAGERDUTY_SETTINGS if env.get(name, "").strip()]
     if len(configured) == len(REAL_PAGERDUTY_SETTINGS):
         return _real_pagerduty(env)
@@ -47,7 +53,7 @@ def start_pagerduty(
             f"{', '.join(configured)} set but {missing} not: set all four to use your PagerDuty app, "
             "or none to use the stand-in"
         )
-    return _standin(redirect_uri, host, port, client_id, public_host)
+    return _standin(redirect_uri, host, port, client_id, public_host, saved_client, saved_tokens)
 
 
 def _real_pagerduty(env: Mapping[str, str]) -> PagerDuty:
@@ -64,7 +70,15 @@ def _real_pagerduty(env: Mapping[str, str]) -> PagerDuty:
     )
 
 
-def _standin(redirect_uri: str, host: str, port: int, client_id: str | None, public_host: str | None) -> PagerDuty:
+def _standin(
+    redirect_uri: str,
+    host: str,
+    port: int,
+    client_id: str | None,
+    public_host: str | None,
+    saved_client: tuple[str, str] | None,
+    saved_tokens: Any,
+) -> PagerDuty:
     try:
         from local.pagerduty_standin import RegisteredClient, StandIn
     except ImportError as exc:
@@ -72,12 +86,15 @@ def _standin(redirect_uri: str, host: str, port: int, client_id: str | None, pub
             f"the PagerDuty stand-in cannot be imported ({exc}); set "
             f"{', '.join(REAL_PAGERDUTY_SETTINGS)} to use your own PagerDuty app"
         ) from exc
+    saved_id, saved_secret = saved_client or (None, None)
     client = RegisteredClient(
-        client_id=client_id or f"local-{secrets.token_hex(8)}",
-        client_secret=secrets.token_urlsafe(32),
+        client_id=client_id or saved_id or f"local-{secrets.token_hex(8)}",
+        client_secret=saved_secret or secrets.token_urlsafe(32),
         redirect_uris=(redirect_uri,),
     )
     standin = StandIn(clients=[client], host=host, port=port)
+    if saved_tokens is not None:
+        standin.restore_tokens(saved_tokens)
     try:
         base_url = standin.start()
     except OSError as exc:
@@ -94,4 +111,8 @@ def _standin(redirect_uri: str, host: str, port: int, client_id: str | None, pub
             "PD_API_URL_EU": public_url + eu_path,
         },
         stop=standin.stop,
+        demo_users=tuple(
+            f"{user.name}: {user.account.account_id}/{user.id} ({user.account.region.name})" for user in standin.users
+        ),
+        token_snapshot=standin.token_snapshot,
     )

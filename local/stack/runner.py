@@ -8,16 +8,19 @@ the handlers imported, with their environment already set, as Lambda would have 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import console
 from .api_gateway import LocalApiGateway
 from .aws import LocalAws, point_process_at, start_aws
 from .event_console import EventConsole
 from .intrinsics import Resolver, environment_of, runtime_logging_environment
 from .lambda_runtime import load_function
+from .local_state import SavedState, StateDirectory, StateUnreadable, embedded_aws_state, restore_embedded_aws
 from .pagerduty import PagerDuty, start_pagerduty
 from .provision import STACK_NAME, provision
 from .routes import RouteTable
@@ -26,6 +29,21 @@ from .template import Template, TemplateError, load_template
 PAGE_HOST = "localhost"  # the host printed and redirected to: one host, so the cookie comes back
 BIND_HOST = "127.0.0.1"
 CLIENT_SECRET_FIELD = "client_secret"  # where the functions read the client secret from the secret's JSON
+# What the admin CLI needs to find the running stack (names and endpoints, never a secret value).
+ADMIN_SETTINGS = (
+    "TABLE_NAME",
+    "TOKEN_KEY_ID",
+    "CLIENT_SECRET_ID",
+    "PD_CLIENT_ID",
+    "PD_IDENTITY_URL",
+    "PD_API_URL",
+    "PD_API_URL_EU",
+    "PD_SCOPES",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+)
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,6 +53,7 @@ class RunningStack:
     pagerduty: PagerDuty
     template: Template
     _exit: contextlib.ExitStack
+    state_note: str = ""  # what the banner says about kept state ("" when nothing is kept)
 
     def stop(self) -> None:
         self._exit.close()
@@ -52,12 +71,23 @@ def pseudo_parameters(aws: LocalAws) -> dict[str, str]:
 
 
 def start_stack(
-    template_path: Path, *, port: int, env: Mapping[str, str], parameters: Mapping[str, str] | None = None
+    template_path: Path,
+    *,
+    port: int,
+    env: Mapping[str, str],
+    parameters: Mapping[str, str] | None = None,
+    json_logs: bool = False,
+    state_dir: Path | None = None,
+    reset: bool = False,
 ) -> RunningStack:
-    """`parameters`: template parameter values, as `sam deploy --parameter-overrides` would set them."""
+    """`parameters`: template parameter values, as `sam deploy --parameter-overrides` would set them.
+    `json_logs`: print the functions' JSON log lines too (the console shows one line per request).
+    `state_dir`: keep the embedded AWS and the stand-in across runs there (`reset`: start empty)."""
     template = load_template(template_path)
     if not template.routes:
         raise TemplateError(f"{template.path.name} has no HttpApi routes to serve")
+    state = StateDirectory(state_dir) if state_dir is not None else None
+    saved, state_note = _load_state(state, reset)
     with contextlib.ExitStack() as exit_stack:
         gateway = LocalApiGateway(host=BIND_HOST, port=port)
         exit_stack.callback(gateway.stop)
@@ -67,7 +97,11 @@ def start_stack(
         aws = start_aws(env)
         exit_stack.callback(aws.stop)
         point_process_at(aws)
-        pagerduty = start_pagerduty(env, redirect_uri=redirect_uri)
+        if aws.embedded and saved.aws:
+            restore_embedded_aws(saved.aws)  # before provisioning, which then finds everything
+        pagerduty = start_pagerduty(
+            env, redirect_uri=redirect_uri, saved_client=saved.pagerduty_client, saved_tokens=saved.pagerduty_tokens
+        )
         exit_stack.callback(pagerduty.stop)
 
         unknown = set(parameters or {}) - set(template.parameters)
@@ -83,15 +117,22 @@ def start_stack(
         }
         routed = {route.function_id for route in template.routes}
         streamed = {mapping.function_id for mapping in template.stream_mappings}
-        os.environ.update(_one_environment(template, resolver, overrides, routed | streamed))
+        environment = _one_environment(template, resolver, overrides, routed | streamed)
+        os.environ.update(environment)
         functions = {
             function_id: load_function(template.functions[function_id], region=aws.region, account_id=aws.account_id)
             for function_id in sorted(routed | streamed)
         }
+        # Powertools names its logger after the service.
+        console.route_function_logs([environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")], json_lines=json_logs)
+        console.drop_metric_lines()
         if template.stream_mappings:
             _start_event_path(template, resolver, aws, functions, exit_stack)
         gateway.start(RouteTable(template.routes), {f: functions[f] for f in routed})
-        running = RunningStack(f"{base_url}/", aws, pagerduty, template, exit_stack.pop_all())
+        if state is not None:
+            state.write_settings({name: environment[name] for name in ADMIN_SETTINGS if environment.get(name)})
+            exit_stack.callback(_save_state, state, gateway, aws, pagerduty)
+        running = RunningStack(f"{base_url}/", aws, pagerduty, template, exit_stack.pop_all(), state_note)
     return running
 
 
@@ -118,6 +159,36 @@ def _start_event_path(template, resolver, aws: LocalAws, functions, exit_stack: 
         mapping = StreamMapping(settings, function.invoke, aws.client)
         mapping.start()
         exit_stack.callback(mapping.stop)
+
+
+def _load_state(state: StateDirectory | None, reset: bool) -> tuple[SavedState, str]:
+    if state is None:
+        return SavedState(), ""
+    state.prepare(reset=reset)
+    how_to_reset = "make run ARGS=--reset starts empty"
+    try:
+        saved = state.load()
+    except StateUnreadable as unreadable:
+        return SavedState(), f"{state.path}: started empty, {unreadable}"
+    kept = "restored from" if saved.aws or saved.pagerduty_client else "kept in"
+    return saved, f"{kept} {state.path} ({how_to_reset})"
+
+
+def _save_state(state: StateDirectory, gateway: LocalApiGateway, aws: LocalAws, pagerduty: PagerDuty) -> None:
+    """At stop, with no request in flight (the gateway stops first)."""
+    gateway.stop()
+    state.remove_settings()
+    client = (pagerduty.client_id, pagerduty.client_secret) if pagerduty.token_snapshot else None
+    try:
+        state.save(
+            SavedState(
+                aws=embedded_aws_state() if aws.embedded else {},
+                pagerduty_client=client,
+                pagerduty_tokens=pagerduty.token_snapshot() if pagerduty.token_snapshot else None,
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - a state that cannot be saved must not hide the stop
+        LOG.error("local state not saved: %s: %s", type(exc).__name__, exc)
 
 
 def _one_environment(

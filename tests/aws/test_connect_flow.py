@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -82,7 +83,9 @@ def test_a_us_user_connects_and_sees_the_welcome_page(browser, aws, standin):
     result = browser.connect(login="PADA001")
     assert result["statusCode"] == 200, result["body"]
     assert "Welcome, Ada Lovelace" in result["body"]
-    assert 'id="avatar"' in result["body"] and "https://secure.gravatar.com" in result["headers"]["Content-Security-Policy"]
+    # The stand-in serves the avatar itself (PagerDuty names a Gravatar image; no internet here).
+    avatar = re.search(r'<img id="avatar" src="(http://127\.0\.0\.1:\d+)/avatars/PADA001\.svg"', result["body"])
+    assert avatar and f"img-src 'self' {avatar.group(1)};" in result["headers"]["Content-Security-Policy"]
     assert "acme-us" in result["body"] and ">US<" in result["body"]
     (item,) = connections(aws)
     assert item["pk"]["S"] == "connection#PACMEUS#PADA001"

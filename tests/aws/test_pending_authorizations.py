@@ -74,6 +74,32 @@ def test_missing_or_tampered_cookie_consumes_nothing(store, cookie):
     assert store.consume(state, owner)
 
 
+@pytest.mark.parametrize("cookie", [None, "tampered!"])
+def test_a_made_up_state_without_a_cookie_is_unknown_not_another_browser(store, cookie):
+    assert reason_of(lambda: store.consume("garbage", cookie)) is Reason.STATE_UNKNOWN
+
+
+@pytest.mark.parametrize("cookie", [None, "new"])
+def test_a_callback_on_another_host_than_the_flow_started_on_says_so_and_consumes_nothing(store, cookie):
+    owner = browser_binding.new_binding()
+    state = store.issue(
+        code_verifier="verifier-1", redirect_uri="http://localhost:3000/callback", binding=owner, started_on="127.0.0.1"
+    )
+    cookie = browser_binding.new_binding() if cookie == "new" else cookie  # e.g. an older flow's cookie
+
+    failure = reason_of(lambda: store.consume(state, cookie, host="localhost"))
+
+    assert failure is Reason.STATE_OTHER_HOST
+    assert store.consume(state, owner, host="127.0.0.1").started_on == "127.0.0.1"
+
+
+def test_the_same_host_without_the_cookie_is_another_browser(store):
+    owner = browser_binding.new_binding()
+    state = store.issue(code_verifier="v", redirect_uri="https://x/callback", binding=owner, started_on="x")
+
+    assert reason_of(lambda: store.consume(state, None, host="x")) is Reason.STATE_OTHER_BROWSER
+
+
 def test_expired_state_fails_even_before_ttl_deletes_it(aws):
     now = [1_000_000]
     store = PendingAuthorizationStore(aws.dynamodb, aws.table_name, clock=lambda: now[0])

@@ -8,12 +8,10 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
-import zlib
 from pathlib import Path
 
 import pytest
@@ -54,9 +52,10 @@ def _free_port() -> int:
 
 
 class RunningStack:
-    def __init__(self, url: str, aws_endpoint: str) -> None:
+    def __init__(self, url: str, aws_endpoint: str, output: list[str]) -> None:
         self.url = url
         self.aws_endpoint = aws_endpoint
+        self.output = output  # the stack's console so far (it keeps growing while it runs)
 
 
 def start_local_stack(*extra_args: str):
@@ -80,8 +79,8 @@ def start_local_stack(*extra_args: str):
             match = re.search(r"Open (http://localhost:\d+/?)", line)
             if match:
                 # Keep reading its output, or a full pipe would block the stack mid-run.
-                threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-                yield RunningStack(match.group(1).rstrip("/"), aws_endpoint)
+                threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
+                yield RunningStack(match.group(1).rstrip("/"), aws_endpoint, output)
                 break
         else:
             pytest.fail("local stack did not start:\n" + "".join(output))
@@ -97,10 +96,15 @@ def start_local_stack(*extra_args: str):
 
 
 @pytest.fixture(scope="session")
-def local_stack():
-    """The running local stack (demo settings); yields its landing URL (http://localhost:PORT)."""
-    for running in start_local_stack():
-        yield running.url
+def running_stack():
+    """The running local stack (demo settings), with its console output."""
+    yield from start_local_stack()
+
+
+@pytest.fixture(scope="session")
+def local_stack(running_stack):
+    """The running local stack's landing URL (http://localhost:PORT)."""
+    return running_stack.url
 
 
 @pytest.fixture(scope="session")
@@ -118,27 +122,14 @@ def chromium():
         browser.close()
 
 
-def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-AVATAR_PNG = _png(96, 96, (6, 172, 56))
-
-
 @pytest.fixture
 def new_page(chromium, request):
-    """Pages in fresh browser contexts (separate cookie jars). Avatars from Gravatar are served
-    locally (no internet here); CSP violations and page errors are collected for assertions."""
+    """Pages in fresh browser contexts (separate cookie jars); CSP violations and page errors are
+    collected for assertions. Nothing is stubbed: the stand-in serves the avatars itself."""
     contexts = []
 
     def make():
         context = chromium.new_context()
-        context.route("https://secure.gravatar.com/**", lambda route: route.fulfill(status=200, content_type="image/png", body=AVATAR_PNG))
         page = context.new_page()
         page.problems = []
         page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))

@@ -1,6 +1,7 @@
 """The connect flow in a real browser: what a user sees and clicks."""
 
 import re
+import time
 
 SECURITY_HEADERS = ("content-security-policy", "referrer-policy", "cache-control", "x-content-type-options", "strict-transport-security")
 
@@ -101,7 +102,79 @@ def test_a_second_browser_cannot_finish_the_first_ones_flow(local_stack, new_pag
     assert owner.locator("h1").inner_text() == "Welcome, Ada Lovelace"
 
 
-def test_unknown_page_is_api_gateways_404(local_stack, new_page):
+def test_an_unknown_page_is_the_apps_own_404_page_with_its_favicon(local_stack, new_page, screenshot):
     page = new_page()
     response = page.goto(local_stack + "/nope")
-    assert response.status == 404
+    assert (response.status, page.title(), page.locator("#reason").inner_text()) == (404, "Page not found", "not_found")
+    # Chromium does not report its favicon fetch to the page: load the linked icon as the page's
+    # own image instead, under the page's CSP.
+    icon = page.evaluate(
+        """() => new Promise(done => { const image = new Image();
+            image.onload = () => done(image.naturalWidth); image.onerror = () => done(-1);
+            image.src = document.querySelector('link[rel=icon]').href; })"""
+    )
+    assert icon > 0
+    screenshot(page, "not-found")
+    page.click("#try-again")  # "Go to the start"
+    assert page.locator("#connect").is_visible()
+    # Chromium reports the page's own 404 as a console error; nothing else (no CSP violation).
+    assert page.problems == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
+
+
+def test_the_welcome_page_keeps_its_shape_when_the_avatar_fails(local_stack, new_page, screenshot):
+    page = new_page()
+    page.route(re.compile(r".*/avatars/.*"), lambda route: route.abort())  # the picture cannot load
+    connect_until_pagerduty(page, local_stack)
+    with page.expect_navigation(url=re.compile(r"/callback\?")):
+        page.click("#authorize")
+    page.locator("#avatar").wait_for(state="attached")
+    frame = page.locator(".avatar").bounding_box()
+    image = page.locator("#avatar").bounding_box()
+    failed = page.evaluate("document.getElementById('avatar').complete && document.getElementById('avatar').naturalWidth === 0")
+    screenshot(page, "welcome-avatar-failed")
+
+    assert failed  # the image really did not load
+    assert (frame["width"], frame["height"]) == (96, 96)
+    assert (image["width"], image["height"]) == (96, 96)  # no alt text pushing out of the circle
+    assert page.locator(".avatar .initials").inner_text() == "AL"  # Ada Lovelace's initials instead
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.locator("h1").inner_text() == "Welcome, Ada Lovelace"
+
+
+def test_a_flow_started_on_127_0_0_1_names_the_host_mismatch_and_its_reference_is_in_the_log(
+    running_stack, new_page, screenshot
+):
+    page = new_page()
+    other_host = running_stack.url.replace("localhost", "127.0.0.1")
+    connect_until_pagerduty(page, other_host)  # the binding cookie is set for 127.0.0.1
+    with page.expect_navigation(url=re.compile(r"^http://localhost:\d+/callback\?")):
+        page.click("#authorize")  # PagerDuty returns to the registered localhost callback
+    reference = page.locator("#reference").inner_text()
+    screenshot(page, "started-on-another-host")
+
+    assert page.locator("#reason").inner_text() == "state_other_host"
+    assert "different address" in page.locator("#message").inner_text()
+    assert re.fullmatch(r"[0-9a-f]{8}", reference)
+    wait_for_line(running_stack, f"ref {reference}")
+    (line,) = [line for line in running_stack.output if f"ref {reference}" in line]
+    assert "GET /callback 400" in line and "state_other_host" in line and "?" not in line
+    page.click("#try-again")  # starts again on localhost, and this time it finishes
+    page.select_option("#login", "PADA001")
+    with page.expect_navigation(url=re.compile(r"/callback\?")):
+        page.click("#authorize")
+    assert page.locator("h1").inner_text() == "Welcome, Ada Lovelace"
+
+
+def test_a_made_up_state_is_not_blamed_on_another_browser(local_stack, new_page):
+    page = new_page()
+    response = page.goto(local_stack + "/callback?code=garbage&state=garbage")
+
+    assert (response.status, page.locator("#reason").inner_text()) == (400, "state_unknown")
+    assert "not issued by this app" in page.locator("#message").inner_text()
+
+
+def wait_for_line(running_stack, text: str, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while not any(text in line for line in running_stack.output):
+        assert time.time() < deadline, f"no console line with {text!r}"
+        time.sleep(0.05)

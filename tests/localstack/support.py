@@ -153,3 +153,26 @@ class StackProcess:
             self.process.kill()
             self.process.wait()
         self._reader.join(5)
+
+
+def connect_over_http(base: str, login: str = "PADA001"):
+    """One whole flow against a running stack and its stand-in, as a browser makes it; the
+    callback's response."""
+    import html
+    import re
+
+    import requests
+
+    start = requests.get(base + "/authorize", allow_redirects=False, timeout=10)
+    # requests keeps Secure cookies from http://localhost to itself; a browser would send it.
+    cookie = start.headers["Set-Cookie"].split(";")[0]
+    standin = requests.Session()
+    consent = standin.get(start.headers["Location"], timeout=10)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent.text))
+    decided = standin.post(
+        consent.url.split("?")[0],
+        data={**{k: html.unescape(v) for k, v in fields.items()}, "login": login, "decision": "authorize"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    return requests.get(decided.headers["Location"], headers={"Cookie": cookie}, allow_redirects=False, timeout=20)

@@ -33,7 +33,8 @@ def test_routes_come_from_http_api_events(fixture_template_path):
 def test_the_real_templates_routes_and_handlers(real_template_path):
     template = load_template(real_template_path)
 
-    assert [route.route_key for route in template.routes] == ["GET /", "GET /authorize", "GET /callback"]
+    assert [route.route_key for route in template.routes] == ["GET /", "GET /authorize", "$default", "GET /callback"]
+    assert {route.route_key: route.function_id for route in template.routes}["$default"] == "StartFunction"
     start = template.functions[template.routes[0].function_id]
     assert start.handler == "start_handler.handler"
     assert start.code_uri == real_template_path.parent / "functions"

@@ -124,13 +124,27 @@ def test_a_forged_link_is_refused(stack):
     assert (status, reason_in(body)) == (400, "link_invalid")
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/admin"), ("POST", "/callback"), ("DELETE", "/authorize")])
-def test_unknown_routes_and_methods_are_404_at_the_gateway(stack, method, path):
-    status, _ = stack.raw(
+@pytest.mark.parametrize(
+    "method,path,expected",
+    [
+        ("GET", "/admin", (404, "not_found", None)),
+        ("POST", "/callback", (405, "method_not_allowed", "GET")),
+        ("DELETE", "/authorize", (405, "method_not_allowed", "GET")),
+        ("HEAD", "/authorize", (405, "method_not_allowed", "GET")),  # a link checker starts no flow
+        ("POST", "/", (405, "method_not_allowed", "GET, HEAD")),
+    ],
+)
+def test_unknown_routes_and_methods_get_the_functions_html_404_or_405_page(stack, method, path, expected):
+    status, rest = stack.raw(
         f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
     )
+    head, _, body = rest.partition("\r\n\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in head.split("\r\n"))
 
-    assert status == 404
+    status_expected, reason_expected, allow_expected = expected
+    assert (status, headers.get("allow")) == (status_expected, allow_expected and allow_expected.lower())
+    assert reason_in(body) == ("" if method == "HEAD" else reason_expected)  # HEAD: the headers only
+    assert headers["content-type"] == "text/html; charset=utf-8"
 
 
 def test_a_replayed_callback_over_http_is_refused(stack, remember):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import requests
@@ -50,11 +49,34 @@ def test_user_has_the_documented_fields(flow):
     assert user["self"] == f"https://api.pagerduty.com/users/{flow.US_LOGIN}"
 
 
-def test_avatar_url_is_the_gravatar_of_the_email(flow):
+def test_avatar_url_is_the_standins_own_image_at_the_host_the_client_used(standin, flow):
+    # PagerDuty answers a Gravatar URL; the stand-in serves its own, so pages work offline.
     user = flow.users_me(flow.tokens(flow.US_LOGIN)["access_token"]).json()["user"]
 
-    digest = hashlib.md5(user["email"].lower().encode()).hexdigest()
-    assert user["avatar_url"] == f"https://secure.gravatar.com/avatar/{digest}.png?d=mm&r=PG"
+    assert user["avatar_url"] == f"{standin.base_url}/avatars/{flow.US_LOGIN}.svg"
+    image = requests.get(user["avatar_url"], timeout=5)
+    assert (image.status_code, image.headers["Content-Type"]) == (200, "image/svg+xml")
+    assert image.text.startswith("<svg") and ">AL</text>" in image.text  # Ada Lovelace's initials
+
+
+def test_an_unknown_users_avatar_is_a_404(standin):
+    for path in ("/avatars/PNOBODY.svg", "/avatars/PADA001.png", "/avatars/"):
+        assert requests.get(standin.base_url + path, timeout=5).status_code == 404, path
+
+
+def test_a_hostile_host_header_does_not_reach_the_avatar_url(standin, flow):
+    token = flow.tokens(flow.US_LOGIN)["access_token"]
+    answer = requests.get(
+        standin.api_url("US") + "/users/me",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.pagerduty+json;version=2",
+            "Host": 'evil.example/"><script>',
+        },
+        timeout=5,
+    )
+
+    assert answer.json()["user"]["avatar_url"] == f"{standin.base_url}/avatars/{flow.US_LOGIN}.svg"
 
 
 def test_configured_hostile_values_are_served_as_is(standin, flow):

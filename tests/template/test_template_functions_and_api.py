@@ -53,16 +53,25 @@ def test_callback_function_also_reads_where_the_token_key_is():
     assert set(environment(translated(), "CallbackFunction")) == SHARED_SETTINGS | {"TOKEN_KEY_ID"}
 
 
-def test_the_api_has_exactly_three_get_routes():
+ANY_METHOD = "X-AMAZON-APIGATEWAY-ANY-METHOD"
+
+
+def test_the_api_has_exactly_three_get_routes_and_the_default_route():
     routes = {(route.method, route.path) for route in http_api_routes(translated())}
 
-    assert routes == {("GET", "/"), ("GET", "/authorize"), ("GET", "/callback")}
+    # SAM writes the $default route as the path "/$default" with the any-method operation.
+    assert routes == {("GET", "/"), ("GET", "/authorize"), ("GET", "/callback"), (ANY_METHOD, "/$default")}
 
 
-def test_start_function_serves_landing_and_authorize_and_callback_function_serves_callback():
+def test_start_function_serves_landing_authorize_and_every_unknown_route_and_callback_function_serves_callback():
     served_by = {route.path: route.function_id for route in http_api_routes(translated())}
 
-    assert served_by == {"/": "StartFunction", "/authorize": "StartFunction", "/callback": "CallbackFunction"}
+    assert served_by == {
+        "/": "StartFunction",
+        "/authorize": "StartFunction",
+        "/$default": "StartFunction",  # 404/405 pages and the favicon: no secret, no KMS there
+        "/callback": "CallbackFunction",
+    }
 
 
 def test_every_route_delivers_payload_format_2_0():

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from pd_connect import pages
@@ -63,7 +65,7 @@ def test_cookies_from_a_cookie_header_when_no_list():
 
 
 def make_app():
-    app = App(render_failure=lambda failure: pages.failure(failure.reason))
+    app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference))
 
     @app.get("/")
     def home(request):
@@ -126,3 +128,36 @@ def test_response_serialises_cookies_as_a_list():
     result = Response(200, "x", "default-src 'none'", cookies=("a=1", "b=2")).to_api_gateway()
     assert result["cookies"] == ["a=1", "b=2"]
     assert "Set-Cookie" not in result["headers"]
+
+
+def test_a_405_names_the_allowed_methods():
+    result = make_app().resolve(event("/", method="POST"))
+    assert (result["statusCode"], result["headers"]["Allow"]) == (405, "GET")
+
+
+def test_head_is_answered_only_where_the_route_allows_it():
+    app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference), elsewhere=("/callback",))
+
+    @app.get("/", head=True)
+    def home(request):
+        return pages.landing()
+
+    @app.get("/authorize")
+    def start(request):
+        raise AssertionError("a HEAD must not start a flow")
+
+    assert app.resolve(event("/", method="HEAD"))["statusCode"] == 200
+    refused = app.resolve(event("/authorize", method="HEAD"))
+    assert (refused["statusCode"], refused["headers"]["Allow"]) == (405, "GET")
+    elsewhere = app.resolve(event("/callback", method="POST"))
+    assert (elsewhere["statusCode"], elsewhere["headers"]["Allow"]) == (405, "GET")
+    assert app.resolve(event("/callback"))["statusCode"] == 404  # GET /callback is another function's
+
+
+def test_the_failure_reference_on_the_page_is_the_one_in_the_log_line(caplog):
+    result = make_app().resolve(event("/fail"))
+    (line,) = [record for record in caplog.records if record.getMessage() == "connect flow failed"]
+    assert re.fullmatch(r"[0-9a-f]{8}", line.reference)
+    assert f'id="reference">{line.reference}<' in result["body"]
+    again = make_app().resolve(event("/fail"))
+    assert f'id="reference">{line.reference}<' not in again["body"]  # one per failure
