@@ -29,9 +29,11 @@ class Settings:
     identity_url: str
     api_urls: Mapping[str, str]  # region ("US"/"EU") -> REST API base
     token_key_id: str  # KMS key for stored tokens (callback and token readers only)
-    client_secret_id: str  # Secrets Manager secret: client secret and link signing key
+    client_secret_id: str  # Secrets Manager secret: the OAuth client secret (callback, refreshers)
     allow_anonymous: bool = True  # connections without a link token from the builder's app
     return_to_origin: str = ""  # the one origin a linked flow may send the browser back to
+    link_signing_key_id: str = ""  # secret with the link signing key (start function verifies)
+    result_signing_key_id: str = ""  # secret with the result signing key (callback signs)
 
     def api_url(self, region: str) -> str:
         return self.api_urls[region]
@@ -104,6 +106,8 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         ),
         allow_anonymous=_flag(env, "ALLOW_ANONYMOUS_CONNECT", True),
         return_to_origin=_origin(env, "RETURN_TO_ORIGIN"),
+        link_signing_key_id=env.get("LINK_SIGNING_KEY_ID", "").strip(),
+        result_signing_key_id=env.get("RESULT_SIGNING_KEY_ID", "").strip(),
     )
 
 

@@ -8,6 +8,7 @@ Every token change bumps `token_version`; refreshes are serialised by a short le
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +20,15 @@ from .failures import ConnectFailure, Reason
 from .token_cipher import StoredTokens, TokenCipher
 
 
+# What each part of a key may hold, checked whenever a key is built: none can contain "#" or
+# "/", so `pk` and `str()` are unambiguous by construction (a user id "PADA001#app#victim" is
+# refused, never stored over app user victim's record). PagerDuty ids are short upper-case
+# alphanumerics (PXPGF42); without an account_id claim the subdomain stands in for the account.
+ACCOUNT_ID = re.compile(r"[A-Z0-9]{1,32}|[a-z0-9][a-z0-9-]{0,62}")
+USER_ID = re.compile(r"[A-Z0-9]{1,32}")
+APP_USER_ID = re.compile(r"[A-Za-z0-9._:@+=|-]{1,128}")  # as links.APP_USER_ID
+
+
 @dataclass(frozen=True)
 class ConnectionKey:
     """PagerDuty account + user, and the builder's app user when a link token started the flow
@@ -27,6 +37,17 @@ class ConnectionKey:
     account_id: str
     user_id: str
     app_user_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not (
+            isinstance(self.account_id, str)
+            and ACCOUNT_ID.fullmatch(self.account_id)
+            and isinstance(self.user_id, str)
+            and USER_ID.fullmatch(self.user_id)
+            and isinstance(self.app_user_id, str)
+            and (self.app_user_id == "" or APP_USER_ID.fullmatch(self.app_user_id))
+        ):
+            raise ValueError("not a valid connection key (PagerDuty account and user ids, app user id)")
 
     @property
     def pk(self) -> str:
@@ -44,7 +65,10 @@ class ConnectionKey:
             parts = text.split("/")
         if len(parts) not in (2, 3) or not all(parts):
             raise ValueError(f"not a connection key: {text!r} (expected ACCOUNT_ID/USER_ID[/APP_USER_ID])")
-        return cls(*parts)
+        try:
+            return cls(*parts)
+        except ValueError:
+            raise ValueError(f"not a connection key: {text!r} (expected ACCOUNT_ID/USER_ID[/APP_USER_ID])") from None
 
     def __str__(self) -> str:
         base = f"{self.account_id}/{self.user_id}"
@@ -156,6 +180,34 @@ def _now_iso(clock) -> str:
     return datetime.fromtimestamp(clock(), tz=timezone.utc).isoformat(timespec="seconds")
 
 
+def connection_item(connection: Connection, tokens_ciphertext: bytes, *, now: str, authorized_at: str = "") -> dict:
+    """The stored item of a newly authorized connection (one field list for every writer).
+    `authorized_at`: when the user authorized it (the callback's time); a refresh never changes it."""
+    item = {
+        "pk": {"S": connection.key.pk},
+        "kind": {"S": "connection"},
+        "account_id": {"S": connection.key.account_id},
+        "user_id": {"S": connection.key.user_id},
+        "user_name": {"S": connection.user_name},
+        "user_email": {"S": connection.user_email},
+        "subdomain": {"S": connection.subdomain},
+        "region": {"S": connection.region},
+        "api_base": {"S": connection.api_base},
+        "scopes": {"S": connection.scopes},
+        "access_token_expires_at": {"N": str(connection.access_token_expires_at)},
+        "profile_loaded": {"BOOL": connection.profile_loaded},
+        "needs_reauthorization": {"BOOL": False},
+        "tokens": {"B": tokens_ciphertext},
+        "authorized_at": {"S": authorized_at or now},
+        "created_at": {"S": now},
+        "updated_at": {"S": now},
+        "token_version": {"N": "1"},
+    }
+    if connection.key.app_user_id:
+        item["app_user_id"] = {"S": connection.key.app_user_id}  # feeds the by_app_user index
+    return item
+
+
 class ConnectionStore:
     def __init__(self, client, table_name: str, cipher: TokenCipher, clock=time.time) -> None:
         self._client = client
@@ -165,29 +217,8 @@ class ConnectionStore:
 
     def save(self, connection: Connection, tokens: StoredTokens) -> None:
         """Create or replace the connection with fresh tokens, keeping its created_at."""
-        pk = connection.key.pk
         now = _now_iso(self._clock)
-        item = {
-            "pk": {"S": pk},
-            "kind": {"S": "connection"},
-            "account_id": {"S": connection.key.account_id},
-            "user_id": {"S": connection.key.user_id},
-            "user_name": {"S": connection.user_name},
-            "user_email": {"S": connection.user_email},
-            "subdomain": {"S": connection.subdomain},
-            "region": {"S": connection.region},
-            "api_base": {"S": connection.api_base},
-            "scopes": {"S": connection.scopes},
-            "access_token_expires_at": {"N": str(connection.access_token_expires_at)},
-            "profile_loaded": {"BOOL": connection.profile_loaded},
-            "needs_reauthorization": {"BOOL": False},
-            "tokens": {"B": self._cipher.encrypt(pk, tokens)},
-            "created_at": {"S": now},
-            "updated_at": {"S": now},
-            "token_version": {"N": "1"},
-        }
-        if connection.key.app_user_id:
-            item["app_user_id"] = {"S": connection.key.app_user_id}  # feeds the by_app_user index
+        item = connection_item(connection, self._cipher.encrypt(connection.key.pk, tokens), now=now)
         # PutItem only (the callback's grant): first try as new; if the record exists, replace it
         # conditioned on the version we saw, so a concurrent refresh is never silently undone.
         condition, values = "attribute_not_exists(pk)", None

@@ -56,7 +56,8 @@ class ConnectFailure(Exception):
     """A flow step failed for a known reason. `detail` is for the log line only and must never
     carry a code, state, verifier, token or secret."""
 
-    def __init__(self, reason: Reason, detail: str = "") -> None:
+    def __init__(self, reason: Reason, detail: str = "", *, cookies: tuple[str, ...] = ()) -> None:
         super().__init__(reason.code)
         self.reason = reason
         self.detail = detail
+        self.cookies = cookies  # Set-Cookie values the failure page must carry (e.g. clear a binding)

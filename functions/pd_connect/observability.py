@@ -31,6 +31,12 @@ def record_failure(reason_code: str) -> None:
         metric.add_dimension(name="reason", value=reason_code)
 
 
+def record_security_event(event: str) -> None:
+    """Count a security event (e.g. a linked flow confirmed by another app user) for its alarm."""
+    with single_metric(name="SecurityEvents", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="event", value=event)
+
+
 def record_connection(region: str) -> None:
     metrics.add_metric(name="ConnectionsMade", unit=MetricUnit.Count, value=1)
     metrics.add_metadata(key="region", value=region)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from functools import cache
 from html import escape
 from importlib import resources
@@ -50,17 +51,29 @@ def _page(status: int, title: str, body: str, *, img_origin: str = "", cookies: 
     return Response(status=status, body=html, content_security_policy=csp, cookies=cookies)
 
 
+# An ASCII DNS name (letters, digits, hyphens; dot-separated labels), as CSP's host-source allows.
+_HOST = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_AUTHORITY = re.compile(r"(?P<host>[^:/?#]+)(:(?P<port>[0-9]{1,5}))?")
+
+
 def https_origin(url: str | None) -> str:
-    """The origin of an https URL, or "" for anything else (http:, javascript:, data:, junk)."""
-    if not url:
+    """The origin of an https URL with an ASCII host name and no userinfo, or "" for anything else
+    (http:, javascript:, data:, IP literals, junk). The origin goes into the CSP's img-src, so it is
+    rebuilt from the parsed host and port, never copied: "https://a.example;report-uri x/" or a
+    non-Latin-1 host (which could not be sent as a header) is dropped, not injected."""
+    if not url or not isinstance(url, str):
         return ""
     try:
         parts = urlsplit(url.strip())
-        if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
-            return ""
-        return f"https://{parts.netloc}"
     except ValueError:
         return ""
+    authority = _AUTHORITY.fullmatch(parts.netloc)
+    if parts.scheme != "https" or authority is None or not _HOST.fullmatch(authority["host"]):
+        return ""
+    port = authority["port"]
+    if port is not None and not 0 < int(port) < 65536:
+        return ""
+    return f"https://{authority['host'].lower()}" + (f":{int(port)}" if port else "")
 
 
 def landing() -> Response:

@@ -7,7 +7,7 @@ failures to pages, and the single log line per failure all live here, in one pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
@@ -160,6 +160,8 @@ class App:
             response = route(request)
         except ConnectFailure as failure:
             response = self._fail(failure.reason, failure.detail)
+            if failure.cookies:
+                response = replace(response, cookies=response.cookies + failure.cookies)
         except Exception as error:  # noqa: BLE001 - the user gets a page, never a stack trace
             # Only the type: messages of third-party errors can quote request data.
             response = self._fail(Reason.UNEXPECTED, type(error).__name__)

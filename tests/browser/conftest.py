@@ -54,9 +54,11 @@ def _free_port() -> int:
 
 
 class RunningStack:
-    def __init__(self, url: str, aws_endpoint: str) -> None:
+    def __init__(self, url: str, aws_endpoint: str, aws_access_key_id: str = "local", aws_secret_access_key: str = "local") -> None:
         self.url = url
         self.aws_endpoint = aws_endpoint
+        self.aws_access_key_id = aws_access_key_id
+        self.aws_secret_access_key = aws_secret_access_key
 
 
 def start_local_stack(*extra_args: str):

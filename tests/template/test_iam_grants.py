@@ -11,6 +11,8 @@ TOKEN_KEY = cfn({"Fn::GetAtt": ["TokenKey", "Arn"]})
 CLIENT_SECRET = cfn(
     {"Fn::If": ["CreateClientSecret", {"Ref": "ClientSecret"}, {"Ref": "ExistingClientSecretArn"}]}
 )
+LINK_KEY = cfn({"Ref": "LinkSigningKey"})
+RESULT_KEY = cfn({"Ref": "ResultSigningKey"})
 # Logs only: CreateLogGroup, CreateLogStream, PutLogEvents. (The offline transform's region is us-east-1.)
 BASIC_EXECUTION_ROLE = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 FUNCTIONS = ("StartFunction", "CallbackFunction")
@@ -22,18 +24,27 @@ def _grants(function_id: str) -> set[tuple[str, str]]:
 
 
 def test_start_function_may_only_put_pending_items_and_read_the_link_signing_key():
-    # PutItem: pending authorizations and spent link nonces. GetSecretValue: the secret's
-    # link_signing_key, to verify link tokens from the builder's backend.
-    assert _grants("StartFunction") == {("dynamodb:PutItem", TABLE), ("secretsmanager:GetSecretValue", CLIENT_SECRET)}
+    # PutItem: pending authorizations and spent link nonces. GetSecretValue: the link signing
+    # key's own secret, to verify link tokens from the builder's backend; never the client secret.
+    assert _grants("StartFunction") == {("dynamodb:PutItem", TABLE), ("secretsmanager:GetSecretValue", LINK_KEY)}
 
 
-def test_callback_function_may_consume_and_store_items_read_its_secret_and_encrypt_tokens():
+def test_callback_function_may_consume_and_store_items_read_its_secrets_and_encrypt_tokens():
     assert _grants("CallbackFunction") == {
         ("dynamodb:DeleteItem", TABLE),
         ("dynamodb:PutItem", TABLE),
         ("secretsmanager:GetSecretValue", CLIENT_SECRET),
+        ("secretsmanager:GetSecretValue", RESULT_KEY),
         ("kms:Encrypt", TOKEN_KEY),
     }
+
+
+def test_each_secret_is_readable_only_by_the_function_that_needs_it():
+    readers = {
+        secret: {f for f in FUNCTIONS if ("secretsmanager:GetSecretValue", secret) in _grants(f)}
+        for secret in (CLIENT_SECRET, LINK_KEY, RESULT_KEY)
+    }
+    assert readers == {CLIENT_SECRET: {"CallbackFunction"}, LINK_KEY: {"StartFunction"}, RESULT_KEY: {"CallbackFunction"}}
 
 
 def test_start_function_has_no_grant_on_the_token_key():
