@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 from datetime import datetime, timezone
 
 from pd_connect import aws_clients
@@ -47,6 +48,18 @@ def _store() -> tuple[ConnectionStore, TokenCipher]:
     return ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher), cipher
 
 
+def printable(value: object) -> str:
+    """Text safe for an operator's terminal. Names and e-mails come from PagerDuty profiles: an
+    ANSI/OSC escape or a carriage return there could recolour, retitle or forge rows. Control,
+    format (bidi overrides) and line/paragraph separator characters are shown escaped."""
+    text = str(value)
+    return "".join(
+        c if c == " " or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+        else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in text
+    )
+
+
 def _emit_json(value, out) -> None:
     json.dump(value, out, indent=2)
     out.write("\n")
@@ -62,7 +75,8 @@ def _print_table(rows: list[StoredConnection]) -> None:
     for row in rows:
         c = row.connection
         status = "needs reauthorization" if row.needs_reauthorization else "ok"
-        print(f"{str(c.key):<28} {c.user_name[:24]:<24} {c.subdomain[:18]:<18} {c.region:<6} {_when(c.access_token_expires_at):<25} {status}")
+        name, subdomain, region = printable(c.user_name)[:24], printable(c.subdomain)[:18], printable(c.region)
+        print(f"{str(c.key):<28} {name:<24} {subdomain:<18} {region:<6} {_when(c.access_token_expires_at):<25} {status}")
 
 
 def cmd_list(args, out) -> int:
@@ -106,7 +120,7 @@ def cmd_show(args, out) -> int:
         _emit_json(summary, out)
     else:
         for name, value in summary.items():
-            print(f"{name:<24} {value}")
+            print(f"{name:<24} {printable(value)}")
     return 0
 
 

@@ -73,10 +73,10 @@ def _spend_link(token: str) -> Link:
 
     if not settings.link_signing_key_id:
         raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "LINK_SIGNING_KEY_ID is not set for the start function")
+    link = verify_link(token, load_signing_keys(settings.link_signing_key_id).for_verifying)
     if not settings.return_to_origin:
         # A linked flow always returns to the app, whose backend must confirm it.
         raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "linked flows need RETURN_TO_ORIGIN")
-    link = verify_link(token, load_signing_keys(settings.link_signing_key_id).for_verifying)
     LinkNonceStore(aws_clients.dynamodb(), settings.table_name).spend(link)
     return link
 

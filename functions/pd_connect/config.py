@@ -6,6 +6,7 @@ setting fails at start with a message naming the setting, never halfway through 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -53,12 +54,43 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _is_loopback(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost") or host == "::1":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_transport(env: Mapping[str, str], name: str, value: str) -> None:
+    """A deployed stack sends the client secret and tokens to these endpoints: plain http only to
+    this machine (the local stack), or inside `sam local` (AWS_SAM_LOCAL, containers reach the
+    host as host.docker.internal). A misconfigured override cannot send them in clear."""
+    parts = urlsplit(value)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or "") and env.get("AWS_SAM_LOCAL") != "true":
+        raise ConfigError(f"{name} must be https (plain http only for loopback hosts), got {value!r}")
+
+
 def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"{name} must be an http(s) base URL without query, got {value!r}")
+    _check_transport(env, name, value)
     return value.rstrip("/")
+
+
+def _check_aws_endpoints(env: Mapping[str, str]) -> None:
+    """boto3 reads AWS_ENDPOINT_URL (and per-service AWS_ENDPOINT_URL_*) itself; check them here."""
+    for name in sorted(n for n in env if n == "AWS_ENDPOINT_URL" or n.startswith("AWS_ENDPOINT_URL_")):
+        value = env[name].strip()
+        if not value:
+            continue
+        if urlsplit(value).scheme not in ("https", "http"):
+            raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+        _check_transport(env, name, value)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -90,6 +122,7 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
             raise ConfigError(f"PD_REDIRECT_URI must be an absolute http(s) URL, got {redirect_uri!r}")
     scopes = " ".join(env.get("PD_SCOPES", "").split()) or "read"
+    _check_aws_endpoints(env)
     return Settings(
         client_id=_required(env, "PD_CLIENT_ID"),
         scopes=scopes,

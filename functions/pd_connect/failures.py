@@ -34,6 +34,7 @@ class Reason(Enum):
     LINK_USED = (400, "This connection link was already used. Start again from the app.")
     LINK_REQUIRED = (400, "Connections must be started from the app you are signed in to.")
     LINK_NOT_CONFIGURED = (503, "This app is not set up to accept connection links yet.")
+    STORED_TOKENS_UNREADABLE = (500, "This connection's stored data could not be read. Connect again.")
     NOT_FOUND = (404, "There is no page at this address.")
     METHOD_NOT_ALLOWED = (405, "This page cannot be used that way.")
     UNEXPECTED = (500, "Something unexpected went wrong on our side.")

@@ -84,7 +84,7 @@ def test_a_forged_state_is_unknown(victim, aws, standin):
 def test_a_forged_state_leaves_the_real_one_usable(victim, aws, standin):
     cookies = dict(victim.browser.cookies)
     victim.browser.callback(f"/callback?state={'A' * 43}&code={victim.code}")
-    victim.browser.cookies.update(cookies)  # the refusal page cleared the cookie
+    victim.browser.cookies.update(cookies)  # as if the cookie had been cleared (it no longer is)
 
     assert victim.browser.callback(victim.callback_url)["statusCode"] == 200
 
@@ -552,3 +552,35 @@ def test_an_avatar_url_cannot_break_out_of_its_attribute(browser, standin):
         False,
         True,
     )
+
+
+# --- a PagerDuty answer built to collide with another record's key -----------------------------
+
+
+def test_a_user_id_shaped_like_another_records_key_is_refused_and_overwrites_nothing(handlers, standin, aws):
+    from pd_connect.confirmations import confirm_connection
+
+    victim = FlowDriver(*handlers, site=SITE)
+    answer = victim.connect(login="PADA001", query="link=" + quote(sign_link(LINK_SIGNING_KEY, "victim")))
+    confirm_connection(query_of(answer["headers"]["Location"])["pagerduty_result"], "victim")
+    (before,) = connections(aws)
+    standin.add_user(DemoUser(id="PADA001#app#victim", name="Mallory", email="m@acme-us.example", account=US_ACCOUNT))
+
+    result = FlowDriver(*handlers, site=SITE).connect(login="PADA001#app#victim")
+
+    assert (result["statusCode"], reason_of(result)) == (502, "pagerduty_bad_response")
+    assert connections(aws) == [before]  # the victim's record, tokens and name untouched
+
+
+@pytest.mark.parametrize(
+    "avatar_url",
+    ["https://avatars.example;report-uri https://evil.example/r/x.png", "https://\u00e4vatars.example/eve.png"],
+    ids=["csp-directive-in-host", "non-latin-1-host"],
+)
+def test_an_avatar_host_that_could_inject_into_the_csp_or_break_the_header_is_dropped(browser, standin, aws, avatar_url):
+    result = connect_as(browser, standin, avatar_url=avatar_url)
+
+    csp = result["headers"]["Content-Security-Policy"]
+    assert (result["statusCode"], "<img" in result["body"], "img-src" in csp, "report-uri" in csp) == (200, False, False, False)
+    csp.encode("latin-1")
+    assert len(connections(aws)) == 1
