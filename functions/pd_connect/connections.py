@@ -164,16 +164,24 @@ def stored_connection_from_item(item: dict) -> StoredConnection:
 
 
 # Attributes an operator listing reads: never the token ciphertext. Aliased, as several
-# (region, kind, ...) are DynamoDB reserved words.
-_SUMMARY_ATTRIBUTES = (
+# (region, kind, ...) are DynamoDB reserved words. The connections index projects exactly these.
+SUMMARY_ATTRIBUTES = (
     "pk", "kind", "account_id", "user_id", "app_user_id", "user_name", "user_email", "subdomain", "region", "api_base",
     "scopes", "access_token_expires_at", "profile_loaded", "needs_reauthorization", "reauthorization_reason",
     "refresh_lease_until", "token_version", "created_at", "updated_at",
 )
-_SUMMARY_NAMES = {f"#a{i}": name for i, name in enumerate(_SUMMARY_ATTRIBUTES)}
+_SUMMARY_NAMES = {f"#a{i}": name for i, name in enumerate(SUMMARY_ATTRIBUTES)}
 
 
 BY_APP_USER_INDEX = "by_app_user"  # template.yaml: hash app_user_id, range pk, projection ALL
+# template.yaml: hash account_id, range pk. Sparse: only connection items carry account_id (not
+# pending authorizations, spent link nonces or unconfirmed connections), so listing reads nothing else.
+CONNECTIONS_INDEX = "connections"
+
+
+def _index_cursor(pk: str) -> dict:
+    """The connections index's ExclusiveStartKey for the item `pk` (its index key is account + pk)."""
+    return {"pk": {"S": pk}, "account_id": {"S": ConnectionKey.parse(pk).account_id}}
 
 
 def _now_iso(clock) -> str:
@@ -253,10 +261,12 @@ class ConnectionStore:
     def list_page(self, *, limit: int = 50, after: str | None = None) -> tuple[list[StoredConnection], str | None]:
         """One page of connections (never their tokens) and the cursor for the next page.
 
-        Listing is an operator action over the whole table, so it pages through a Scan; every
-        lookup of one connection is a GetItem by key."""
+        Listing is an operator action over every connection, so it pages through a Scan of the
+        sparse connections index: pending authorizations (one per anonymous /authorize, however
+        many a flood made) are never read. Every lookup of one connection is a GetItem by key."""
         request = {
             "TableName": self._table,
+            "IndexName": CONNECTIONS_INDEX,
             "Limit": limit,
             "FilterExpression": "#a1 = :connection",
             "ProjectionExpression": ", ".join(_SUMMARY_NAMES),
@@ -264,11 +274,11 @@ class ConnectionStore:
             "ExpressionAttributeValues": {":connection": {"S": "connection"}},
         }
         if after:
-            request["ExclusiveStartKey"] = {"pk": {"S": after}}
+            request["ExclusiveStartKey"] = _index_cursor(after)
         result = self._call("scan", **request)
         items = [stored_connection_from_item(item) for item in result.get("Items", [])]
-        cursor = result.get("LastEvaluatedKey", {}).get("pk", {}).get("S")
-        return items, cursor
+        last = result.get("LastEvaluatedKey")
+        return items, (last["pk"]["S"] if last else None)
 
     def find_by_app_user(self, app_user_id: str) -> list[StoredConnection]:
         """Every connection of one app user: a Query on the sparse by_app_user index, no scan."""

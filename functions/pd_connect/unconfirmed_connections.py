@@ -49,6 +49,7 @@ class UnconfirmedConnectionStore:
         key = connection.key
         item = connection_item(connection, self._cipher.encrypt(key.pk, tokens), now=_iso(self._clock()))
         del item["app_user_id"]  # never in the by_app_user index
+        del item["account_id"]  # nor in the connections index (the key's account is in connection_pk)
         item.update(
             unconfirmed_key(result_id),
             kind={"S": KIND},
@@ -76,6 +77,7 @@ class UnconfirmedConnectionStore:
         confirmed.update(
             pk={"S": key.pk},
             kind={"S": "connection"},
+            account_id={"S": key.account_id},
             app_user_id={"S": key.app_user_id},
             confirmed_at={"S": stamp},
             created_at={"S": stamp},

@@ -121,3 +121,23 @@ def test_text_output_escapes_control_characters_from_pagerduty_profiles(hostile_
 def test_json_output_keeps_the_name_exact_but_escaped(hostile_profile):
     code, out = run("list", "--json")
     assert code == 0 and "\x1b" not in out and json.loads(out)[0]["user_name"] == HOSTILE_NAME
+
+
+def test_list_reads_no_pending_authorizations_however_many_a_flood_left(two_connections, handlers):
+    from pd_connect import aws_clients
+    from tests.flow_driver import FlowDriver
+
+    from .conftest import SITE
+
+    flooder = FlowDriver(*handlers, site=SITE)
+    for _ in range(60):  # anonymous /authorize: one pending item each, kept 10 minutes
+        flooder.authorize()
+    scanned = []
+    aws_clients.dynamodb().meta.events.register(
+        "after-call.dynamodb.Scan", lambda parsed, **_: scanned.append(parsed.get("ScannedCount", 0))
+    )
+
+    code, out = run("list", "--json", "--page-size", "1")
+
+    assert code == 0 and {r["key"] for r in json.loads(out)} == {"PACMEUS/PADA001", "PGLOBEX/PGRACE1"}
+    assert sum(scanned) == 2 and len(scanned) <= 3
