@@ -56,6 +56,7 @@ _SECRET_SOURCES = (
     ("pd_connect.signing_keys", "load_signing_keys", "signing key", lambda keys: [keys.current, keys.previous]),
     ("pd_connect.links", "sign_link", "link token", lambda token: [token]),
     ("pd_connect.link_results", "sign_result", "linked-flow result", lambda token: [token]),
+    ("local.stack.aws_guard", "RunKey.new", "embedded AWS secret key", lambda key: [key.secret_access_key]),
 )
 
 
