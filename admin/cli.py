@@ -28,6 +28,8 @@ STACK_SETTINGS = {
     "TokenKeyArn": "TOKEN_KEY_ID",
     "ClientSecretArn": "CLIENT_SECRET_ID",
     "PagerDutyClientId": "PD_CLIENT_ID",
+    "EventsDeadLetterQueueUrl": "EVENTS_DEAD_LETTER_QUEUE_URL",
+    "EventBus": "EVENT_BUS_NAME",
 }
 
 
@@ -161,6 +163,29 @@ def cmd_delete(args, out) -> int:
     return 0 if deleted else 1
 
 
+def cmd_replay_events(args, out) -> int:
+    import boto3  # only for this command: the stream and queue clients
+
+    from pd_connect.event_bus import EventBus
+
+    from .replay import replay_dead_letters
+
+    queue_url = args.queue_url or os.environ.get("EVENTS_DEAD_LETTER_QUEUE_URL", "")
+    if not queue_url:
+        print("replay-events needs --queue-url (the EventsDeadLetterQueueUrl output) or --stack", file=sys.stderr)
+        return 2
+    bus = EventBus(aws_clients.events(), load_settings(needs_secrets=False).event_bus_name)
+    report = replay_dead_letters(boto3.client("sqs"), boto3.client("dynamodbstreams"), bus, queue_url)
+    result = {"replayed_batches": report.replayed_batches, "records": report.records, "kept": report.kept}
+    if args.json:
+        _emit_json(result, out)
+    else:
+        print(f"replayed {report.replayed_batches} batch(es), {report.records} stream record(s) to bus {bus.name}")
+        for problem in report.kept:
+            print(f"kept in the queue: {problem}")
+    return 1 if report.kept else 0
+
+
 def _key(text: str) -> ConnectionKey:
     try:
         return ConnectionKey.parse(text)
@@ -185,6 +210,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "delete":
             command.add_argument("--yes", action="store_true", help="really delete")
         command.set_defaults(run=run)
+    replay = commands.add_parser(
+        "replay-events", parents=[common], help="put lifecycle events the stream could not deliver on the bus again"
+    )
+    replay.add_argument("--queue-url", default="", help="the events dead-letter queue (EventsDeadLetterQueueUrl output)")
+    replay.set_defaults(run=cmd_replay_events)
     return p
 
 

@@ -19,6 +19,7 @@ from pd_connect.client_secret import client_secret
 from pd_connect.config import load_settings
 from pd_connect.connections import Connection, ConnectionKey, ConnectionStore
 from pd_connect.failures import ConnectFailure, Reason
+from pd_connect.granted_scopes import missing_scopes
 from pd_connect.identity import Identity, identity_from_id_token
 from pd_connect.link_results import LIFETIME_SECONDS as RESULT_LIFETIME_SECONDS
 from pd_connect.link_results import QUERY_PARAMETER as RESULT_PARAMETER
@@ -40,7 +41,11 @@ connections = ConnectionStore(aws_clients.dynamodb(), settings.table_name, ciphe
 unconfirmed = UnconfirmedConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
 http = requests.Session()  # connection reuse across warm invocations; holds no per-request data
 CLEAR_BINDING = (browser_binding.clear_cookie(),)
-app = App(render_failure=lambda reason: pages.failure(reason, try_again=settings.try_again_url))
+app = App(
+    render_failure=lambda failure: pages.failure(
+        failure.reason, try_again=settings.try_again_url, missing_scopes=failure.missing_scopes
+    )
+)
 _ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 
 
@@ -74,6 +79,7 @@ def callback(request: Request) -> Response:
 
 def _finish(code: str, authorization: PendingAuthorization) -> Response:
     tokens = _exchange(code, authorization)
+    _check_granted_scopes(tokens)
     identity = identity_from_id_token(tokens.id_token)
     user, api_base = _current_user(tokens.access_token, identity)
     connection = _connection(identity, user, api_base, tokens, authorization.app_user_id)
@@ -141,6 +147,17 @@ def _exchange(code: str, authorization: PendingAuthorization) -> TokenSet:
             raise
         logger.info("client secret was rotated; retrying the exchange once with the new one")
         return attempt(fresh)
+
+
+def _check_granted_scopes(tokens: TokenSet) -> None:
+    """Fewer scopes than asked: store nothing (the tokens are dropped here) and say what is missing."""
+    missing = missing_scopes(settings.scopes, tokens.scope)
+    if missing:
+        raise ConnectFailure(
+            Reason.SCOPES_NOT_GRANTED,
+            f"requested {settings.scopes!r}, granted {tokens.scope!r}",
+            missing_scopes=missing,
+        )
 
 
 def _current_user(access_token: str, identity: Identity) -> tuple[PagerDutyUser | None, str]:

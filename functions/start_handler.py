@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # links (and its json/hmac) load only when a link arrives, as
 
 settings = load_settings(needs_secrets=False)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
-app = App(render_failure=lambda reason: pages.failure(reason, try_again=settings.try_again_url))
+app = App(render_failure=lambda failure: pages.failure(failure.reason, try_again=settings.try_again_url))
 
 
 @app.get("/")

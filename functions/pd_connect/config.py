@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Mapping
@@ -35,6 +36,7 @@ class Settings:
     return_to_origin: str = ""  # the one origin a linked flow may send the browser back to
     link_signing_key_id: str = ""  # secret with the link signing key (start function verifies)
     result_signing_key_id: str = ""  # secret with the result signing key (callback signs)
+    event_bus_name: str = "default"  # EventBridge bus for lifecycle events (the events function)
 
     def api_url(self, region: str) -> str:
         return self.api_urls[region]
@@ -114,6 +116,16 @@ def _origin(env: Mapping[str, str], name: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+_BUS_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
+
+
+def _bus_name(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip() or "default"
+    if not _BUS_NAME.match(value):
+        raise ConfigError(f"{name} must be an EventBridge bus name in this account, got {value!r}")
+    return value
+
+
 def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
     """Build Settings from an environment mapping; `needs_secrets` for the token-handling side."""
     redirect_uri = env.get("PD_REDIRECT_URI", "").strip()
@@ -141,6 +153,7 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         return_to_origin=_origin(env, "RETURN_TO_ORIGIN"),
         link_signing_key_id=env.get("LINK_SIGNING_KEY_ID", "").strip(),
         result_signing_key_id=env.get("RESULT_SIGNING_KEY_ID", "").strip(),
+        event_bus_name=_bus_name(env, "EVENT_BUS_NAME"),
     )
 
 

@@ -184,8 +184,12 @@ def _index_cursor(pk: str) -> dict:
     return {"pk": {"S": pk}, "account_id": {"S": ConnectionKey.parse(pk).account_id}}
 
 
+def _iso(epoch: float, timespec: str = "seconds") -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec=timespec)
+
+
 def _now_iso(clock) -> str:
-    return datetime.fromtimestamp(clock(), tz=timezone.utc).isoformat(timespec="seconds")
+    return _iso(clock())
 
 
 def connection_item(connection: Connection, tokens_ciphertext: bytes, *, now: str, authorized_at: str = "") -> dict:
@@ -225,8 +229,15 @@ class ConnectionStore:
 
     def save(self, connection: Connection, tokens: StoredTokens) -> None:
         """Create or replace the connection with fresh tokens, keeping its created_at."""
-        now = _now_iso(self._clock)
-        item = connection_item(connection, self._cipher.encrypt(connection.key.pk, tokens), now=now)
+        moment = self._clock()
+        # authorized_at in milliseconds: two authorizations of one user within a second are still
+        # told apart (the lifecycle events compare it); a refresh never changes it.
+        item = connection_item(
+            connection,
+            self._cipher.encrypt(connection.key.pk, tokens),
+            now=_iso(moment),
+            authorized_at=_iso(moment, timespec="milliseconds"),
+        )
         # PutItem only (the callback's grant): first try as new; if the record exists, replace it
         # conditioned on the version we saw, so a concurrent refresh is never silently undone.
         condition, values = "attribute_not_exists(pk)", None

@@ -103,12 +103,30 @@ def welcome(
     return _page(200, "Connected to PagerDuty", body, img_origin=origin, cookies=cookies)
 
 
-def failure(reason: Reason, *, try_again: str = "/authorize", cookies: tuple[str, ...] = ()) -> Response:
+def failure(
+    reason: Reason,
+    *,
+    try_again: str = "/authorize",
+    missing_scopes: tuple[str, ...] = (),
+    cookies: tuple[str, ...] = (),
+) -> Response:
     """`try_again`: where the "Try again" link starts a new flow (the builder's app when only
-    linked flows are allowed)."""
+    linked flows are allowed). `missing_scopes`: named, with what to do, when PagerDuty granted
+    fewer scopes than asked."""
     if reason is Reason.ACCESS_DENIED:
         title = "Connection cancelled"
     else:
         title = "Could not connect to PagerDuty"
-    body = _render("failure.html", title=title, message=reason.message, reason=reason.code, try_again=try_again)
+    details = ""
+    if missing_scopes:
+        items = "".join(f"<li><code>{escape(scope, quote=True)}</code></li>" for scope in missing_scopes)
+        details = _render("scopes_missing.html", items=Trusted(items))
+    body = _render(
+        "failure.html",
+        title=title,
+        message=reason.message,
+        details=Trusted(details),
+        reason=reason.code,
+        try_again=try_again,
+    )
     return _page(reason.status, title, body, cookies=cookies)

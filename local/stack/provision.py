@@ -26,6 +26,7 @@ TABLE = "AWS::DynamoDB::Table"
 KEY = "AWS::KMS::Key"
 ALIAS = "AWS::KMS::Alias"
 SECRET = "AWS::SecretsManager::Secret"
+QUEUE = "AWS::SQS::Queue"
 
 # The properties each type's creator reads; only these are resolved, so a property the local
 # stack ignores (tags, say) may refer to anything.
@@ -47,13 +48,14 @@ USED_PROPERTIES = {
     KEY: ("Description", "KeyUsage", "KeySpec", "KeyPolicy", "EnableKeyRotation"),
     ALIAS: ("TargetKeyId",),
     SECRET: ("Description", "SecretString", "GenerateSecretString"),
+    QUEUE: ("QueueName", "MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled"),
 }
 
 LOG = logging.getLogger(__name__)
 
 
 def physical_name(resource: ResourceSpec) -> str:
-    explicit = {TABLE: "TableName", SECRET: "Name", ALIAS: "AliasName"}.get(resource.type)
+    explicit = {TABLE: "TableName", SECRET: "Name", ALIAS: "AliasName", QUEUE: "QueueName"}.get(resource.type)
     if explicit and isinstance(resource.properties.get(explicit), str):
         return resource.properties[explicit]
     name = f"{STACK_NAME}-{resource.logical_id}"
@@ -97,6 +99,7 @@ def provision(
         KEY: _key,
         ALIAS: _alias,
         SECRET: lambda r, props, aws: _secret(r, props, aws, secret_fields),
+        QUEUE: _queue,
     }
     created = {}
     for resource in _in_dependency_order(_provisionable(template, resolver)):
@@ -235,6 +238,19 @@ def _alias(resource: ResourceSpec, props: Mapping[str, Any], aws: LocalAws) -> P
     except kms.exceptions.NotFoundException:
         kms.create_alias(AliasName=name, TargetKeyId=props["TargetKeyId"])
     return PhysicalResource(name)
+
+
+def _queue(resource: ResourceSpec, props: Mapping[str, Any], aws: LocalAws) -> PhysicalResource:
+    sqs = aws.client("sqs")
+    name = physical_name(resource)
+    attributes = {
+        key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+        for key in ("MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled")
+        if key in props
+    }
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # returns the existing one
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return PhysicalResource(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
 
 
 def _secret(

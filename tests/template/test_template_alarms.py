@@ -4,7 +4,7 @@ import re
 
 from sam_template import deployed, resource, resources_of_type, translated
 
-ALARMS = {"ServerErrorsAlarm", "ApiThrottlingAlarm", "FunctionThrottlingAlarm", "SecurityEventsAlarm"}
+ALARMS = {"ServerErrorsAlarm", "ApiThrottlingAlarm", "FunctionThrottlingAlarm", "SecurityEventsAlarm", "EventDeliveryAlarm"}
 TOPIC = {"Ref": "AlarmTopic"}
 
 

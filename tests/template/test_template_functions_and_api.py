@@ -114,7 +114,11 @@ def test_each_function_logs_to_its_own_log_group_that_expires():
         if log_group["Properties"].get("LogGroupName", {}).get("Fn::Sub", "").startswith("/aws/lambda/")
     }
 
-    assert log_groups.keys() == {"/aws/lambda/${StartFunction}", "/aws/lambda/${CallbackFunction}"}
+    assert log_groups.keys() == {
+        "/aws/lambda/${StartFunction}",
+        "/aws/lambda/${CallbackFunction}",
+        "/aws/lambda/${EventsFunction}",
+    }
     assert all(isinstance(days, int) and 0 < days <= 365 for days in log_groups.values())
 
 
