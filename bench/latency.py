@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from .common import FUNCTIONS, REPOSITORY, distribution_ms, handler_environment, write_json
 
 SITE = "connect.example.com"
-PAGERDUTY = "http://pagerduty.bench.invalid"  # never resolved: the fake answers in-process
+PAGERDUTY = "https://pagerduty.bench.invalid"  # never resolved: the fake answers in-process
 WARMUP = 20
 
 
