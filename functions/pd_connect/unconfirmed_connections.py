@@ -32,8 +32,8 @@ def unconfirmed_key(result_id: str) -> dict:
     return {"pk": {"S": f"unconfirmed#{digest}"}}
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")
+def _iso(epoch: float, timespec: str = "seconds") -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec=timespec)
 
 
 class UnconfirmedConnectionStore:
@@ -47,7 +47,10 @@ class UnconfirmedConnectionStore:
         if self._cipher is None:
             raise RuntimeError("saving an unconfirmed connection needs the token cipher")
         key = connection.key
-        item = connection_item(connection, self._cipher.encrypt(key.pk, tokens), now=_iso(self._clock()))
+        moment = self._clock()
+        item = connection_item(
+            connection, self._cipher.encrypt(key.pk, tokens), now=_iso(moment), authorized_at=_iso(moment, "milliseconds")
+        )
         del item["app_user_id"]  # never in the by_app_user index
         del item["account_id"]  # nor in the connections index (the key's account is in connection_pk)
         item.update(
