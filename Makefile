@@ -35,7 +35,7 @@ $(CHECKOV)/.installed: requirements-checkov.txt
 run: $(VENV)/.installed  ## Run the whole flow locally (embedded AWS + PagerDuty stand-in) on http://localhost:3000
 	$(PY) -m local.stack $(ARGS)
 
-# SAM CLI (.venv-tools) too: tests/sam_local serves the template through SAM's own start-api.
+# SAM CLI (.venv-tools) too: tests/browser/sam_local serves the template through SAM's own start-api.
 test: $(VENV)/.installed $(TOOLS)/.installed  ## Run every test: unit, moto, local HTTP stack, template, SAM CLI, headless Chromium
 	$(PY) -m pytest
 
