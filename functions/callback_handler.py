@@ -9,7 +9,7 @@ import re
 
 import requests
 
-from pd_connect import aws_clients, browser_binding, pages
+from pd_connect import aws_clients, browser_binding
 from pd_connect.client_secret import client_secret
 from pd_connect.config import load_settings
 from pd_connect.connections import Connection, ConnectionKey, ConnectionStore
@@ -17,6 +17,7 @@ from pd_connect.failures import ConnectFailure, Reason
 from pd_connect.identity import Identity, identity_from_id_token
 from pd_connect.observability import instrumented, logger, record_connection
 from pd_connect.pagerduty_api import PagerDutyApiError, PagerDutyUser, fetch_current_user
+from pd_connect.pages import load_pages
 from pd_connect.pending_authorizations import PendingAuthorization, PendingAuthorizationStore
 from pd_connect.return_to import return_url
 from pd_connect.token_cipher import StoredTokens, TokenCipher
@@ -28,6 +29,7 @@ pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
 connections = ConnectionStore(
     aws_clients.dynamodb(), settings.table_name, TokenCipher(aws_clients.kms(), settings.token_key_id)
 )
+pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
 http = requests.Session()  # connection reuse across warm invocations; holds no per-request data
 CLEAR_BINDING = (browser_binding.clear_cookie(),)
 # A 4xx ends this attempt: clear the binding. A 5xx may have left the state unconsumed (a
@@ -76,6 +78,7 @@ def callback(request: Request) -> Response:
         subdomain=connection.subdomain,
         region=connection.region,
         profile_loaded=user is not None,
+        granted_scopes=connection.scopes,
         cookies=CLEAR_BINDING,
     )
 

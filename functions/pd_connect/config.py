@@ -7,10 +7,13 @@ setting fails at start with a message naming the setting, never halfway through 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Mapping
 from urllib.parse import urlsplit
+
+from .https_urls import https_origin
 
 REAL_IDENTITY_URL = "https://identity.pagerduty.com"
 REAL_API_URL = {"US": "https://api.pagerduty.com", "EU": "https://api.eu.pagerduty.com"}
@@ -18,6 +21,17 @@ REAL_API_URL = {"US": "https://api.pagerduty.com", "EU": "https://api.eu.pagerdu
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Branding:
+    """The builder's product on the pages. Empty values keep the built-in pages as they are."""
+
+    product_name: str = ""
+    logo_url: str = ""  # https; its origin (and nothing more) is added to img-src
+    accent_color: str = ""  # "#rrggbb"
+    support_url: str = ""  # https
+    privacy_policy_url: str = ""  # https
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,8 @@ class Settings:
     client_secret_id: str  # Secrets Manager secret: client secret and link signing key
     allow_anonymous: bool = True  # connections without a link token from the builder's app
     return_to_origin: str = ""  # the one origin a linked flow may send the browser back to
+    branding: Branding = field(default_factory=Branding)
+    page_templates_dir: str = ""  # the builder's templates (a Lambda layer's folder); "" = built-in only
 
     def api_url(self, region: str) -> str:
         return self.api_urls[region]
@@ -80,6 +96,54 @@ def _origin(env: Mapping[str, str], name: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+MAX_PRODUCT_NAME = 80
+_HEX_COLOR = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+def _product_name(env: Mapping[str, str]) -> str:
+    value = " ".join(env.get("PRODUCT_NAME", "").split())
+    if len(value) > MAX_PRODUCT_NAME or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise ConfigError(f"PRODUCT_NAME must be at most {MAX_PRODUCT_NAME} printable characters, got {value!r}")
+    return value
+
+
+def _https_url(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and not https_origin(value):
+        raise ConfigError(
+            f"{name} must be an https URL with a plain host name (no user name, spaces or backslashes), got {value!r}"
+        )
+    return value
+
+
+def _hex_color(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        return ""
+    match = _HEX_COLOR.fullmatch(value)
+    if not match:
+        raise ConfigError(f"{name} must be a hex colour such as #5b3cc4 or #53c, got {value!r}")
+    digits = match.group(1).lower()
+    return "#" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
+
+
+def _directory(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and not os.path.isdir(value):
+        raise ConfigError(f"{name} must be a folder of page templates, and {value!r} is not a folder")
+    return value
+
+
+def branding_from(env: Mapping[str, str]) -> Branding:
+    return Branding(
+        product_name=_product_name(env),
+        logo_url=_https_url(env, "LOGO_URL"),
+        accent_color=_hex_color(env, "ACCENT_COLOR"),
+        support_url=_https_url(env, "SUPPORT_URL"),
+        privacy_policy_url=_https_url(env, "PRIVACY_POLICY_URL"),
+    )
+
+
 def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
     """Build Settings from an environment mapping; `needs_secrets` for the token-handling side."""
     redirect_uri = env.get("PD_REDIRECT_URI", "").strip()
@@ -104,6 +168,8 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         ),
         allow_anonymous=_flag(env, "ALLOW_ANONYMOUS_CONNECT", True),
         return_to_origin=_origin(env, "RETURN_TO_ORIGIN"),
+        branding=branding_from(env),
+        page_templates_dir=_directory(env, "PAGE_TEMPLATES_DIR"),
     )
 
 
