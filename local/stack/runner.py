@@ -24,6 +24,7 @@ from .template import Template, TemplateError, load_template
 
 PAGE_HOST = "localhost"  # the host printed and redirected to: one host, so the cookie comes back
 BIND_HOST = "127.0.0.1"
+PAGE_TEMPLATES_DIR = "PAGE_TEMPLATES_DIR"  # the builder's page templates, as the functions read them
 CLIENT_SECRET_FIELD = "client_secret"  # where the functions read the client secret from the secret's JSON
 
 
@@ -79,6 +80,7 @@ def start_stack(
             "PD_REDIRECT_URI": redirect_uri,
             **pagerduty.function_environment,
             **aws.environment(),
+            **page_templates_override(env),
         }
         routed = {route.function_id for route in template.routes}
         os.environ.update(_one_environment(template, resolver, overrides, routed))
@@ -89,6 +91,13 @@ def start_stack(
         gateway.start(RouteTable(template.routes), functions)
         running = RunningStack(f"{base_url}/", aws, pagerduty, template, exit_stack.pop_all())
     return running
+
+
+def page_templates_override(env: Mapping[str, str]) -> dict[str, str]:
+    """PAGE_TEMPLATES_DIR=folder stands in for the PageTemplatesLayerArn layer (which Lambda
+    mounts at /opt, and which there is no downloading here)."""
+    folder = env.get(PAGE_TEMPLATES_DIR, "").strip()
+    return {PAGE_TEMPLATES_DIR: str(Path(folder).resolve())} if folder else {}
 
 
 def _one_environment(

@@ -13,6 +13,13 @@ SHARED_SETTINGS = {
     "CLIENT_SECRET_ID",  # start: the link signing key; callback: the client secret
     "ALLOW_ANONYMOUS_CONNECT",
     "RETURN_TO_ORIGIN",
+    # the builder's product on the pages, and where a layer's page templates are
+    "PRODUCT_NAME",
+    "LOGO_URL",
+    "ACCENT_COLOR",
+    "SUPPORT_URL",
+    "PRIVACY_POLICY_URL",
+    "PAGE_TEMPLATES_DIR",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
