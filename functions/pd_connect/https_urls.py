@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 MAX_LENGTH = 2048
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+# A pattern string, compiled on first use (re caches it): a compile at import is cold start for
+# every container, and most never see a URL to check.
+_HOST = rf"{_LABEL}(?:\.{_LABEL})*"
 
 
 def https_origin(url: str | None) -> str:
@@ -27,7 +29,7 @@ def https_origin(url: str | None) -> str:
     except ValueError:  # a port that is not a number, a malformed IPv6 literal
         return ""
     host = parts.hostname or ""
-    if parts.scheme != "https" or "@" in parts.netloc or not _HOST.fullmatch(host):
+    if parts.scheme != "https" or "@" in parts.netloc or not re.fullmatch(_HOST, host):
         return ""
     if parts.netloc.lower() not in (host, f"{host}:{port}"):  # "host:" with an empty port
         return ""

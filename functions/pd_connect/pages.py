@@ -51,10 +51,11 @@ class Pages:
         digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
         self._css = Trusted(css)
         self._csp = f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-        self._requested = self._permissions(requested_scopes)
+        self._requested_scopes = requested_scopes
 
     def landing(self) -> Response:
-        body = self._render("landing.html", heading=self._heading, product=self._product, permissions=self._requested)
+        permissions = self._permissions(self._requested_scopes)
+        body = self._render("landing.html", heading=self._heading, product=self._product, permissions=permissions)
         return self._page(200, self._heading, body)
 
     def welcome(

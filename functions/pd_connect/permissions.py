@@ -9,7 +9,7 @@ the user still sees exactly what is asked for.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CLASSIC_READ = "See everything your PagerDuty user can see: incidents, services, schedules, teams, users and more"
 CLASSIC_WRITE = (
@@ -59,12 +59,11 @@ RESOURCES = {
     "webhook_subscriptions": "webhook subscriptions",
     "workflow_integrations": "workflow integrations",
 }
-_SCOPED = re.compile(r"([a-z_]+(?::[a-z_]+)?)\.(read|write)")
+_SCOPED = r"([a-z_]+(?::[a-z_]+)?)\.(read|write)"  # compiled on first use (see https_urls)
 _VERBS = {("read",): "See", ("write",): "Create and change", ("read", "write"): "See, create and change"}
 
 
-@dataclass(frozen=True)
-class Permission:
+class Permission(NamedTuple):  # a NamedTuple: cheaper to create at cold start than a dataclass (see config.Branding)
     scopes: tuple[str, ...]  # the scopes this line stands for, as requested or granted
     text: str
 
@@ -75,7 +74,7 @@ def describe(scopes: str) -> tuple[Permission, ...]:
     ordered = list(dict.fromkeys(scopes.split()))
     lines: dict[str, list[str]] = {}  # resource (or the scope itself) -> its scopes, in order
     for scope in ordered:
-        match = _SCOPED.fullmatch(scope)
+        match = re.fullmatch(_SCOPED, scope)
         if scope in ("read", "write"):
             key = "classic"
         elif match and match.group(1) in RESOURCES:
