@@ -110,7 +110,7 @@ def _product_name(env: Mapping[str, str]) -> str:
 
 def _https_url(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
-    if value and not https_origin(value):
+    if value and (not https_origin(value) or "\\" in value or any(c.isspace() or c < " " for c in value)):
         raise ConfigError(
             f"{name} must be an https URL with a plain host name (no user name, spaces or backslashes), got {value!r}"
         )
