@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 from datetime import datetime, timezone
 
 from pd_connect import aws_clients
@@ -27,6 +28,8 @@ STACK_SETTINGS = {
     "TokenKeyArn": "TOKEN_KEY_ID",
     "ClientSecretArn": "CLIENT_SECRET_ID",
     "PagerDutyClientId": "PD_CLIENT_ID",
+    "EventsDeadLetterQueueUrl": "EVENTS_DEAD_LETTER_QUEUE_URL",
+    "EventBus": "EVENT_BUS_NAME",
 }
 
 
@@ -47,6 +50,18 @@ def _store() -> tuple[ConnectionStore, TokenCipher]:
     return ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher), cipher
 
 
+def printable(value: object) -> str:
+    """Text safe for an operator's terminal. Names and e-mails come from PagerDuty profiles: an
+    ANSI/OSC escape or a carriage return there could recolour, retitle or forge rows. Control,
+    format (bidi overrides) and line/paragraph separator characters are shown escaped."""
+    text = str(value)
+    return "".join(
+        c if c == " " or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+        else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in text
+    )
+
+
 def _emit_json(value, out) -> None:
     json.dump(value, out, indent=2)
     out.write("\n")
@@ -62,7 +77,8 @@ def _print_table(rows: list[StoredConnection]) -> None:
     for row in rows:
         c = row.connection
         status = "needs reauthorization" if row.needs_reauthorization else "ok"
-        print(f"{str(c.key):<28} {c.user_name[:24]:<24} {c.subdomain[:18]:<18} {c.region:<6} {_when(c.access_token_expires_at):<25} {status}")
+        name, subdomain, region = printable(c.user_name)[:24], printable(c.subdomain)[:18], printable(c.region)
+        print(f"{str(c.key):<28} {name:<24} {subdomain:<18} {region:<6} {_when(c.access_token_expires_at):<25} {status}")
 
 
 def cmd_list(args, out) -> int:
@@ -106,7 +122,7 @@ def cmd_show(args, out) -> int:
         _emit_json(summary, out)
     else:
         for name, value in summary.items():
-            print(f"{name:<24} {value}")
+            print(f"{name:<24} {printable(value)}")
     return 0
 
 
@@ -147,6 +163,29 @@ def cmd_delete(args, out) -> int:
     return 0 if deleted else 1
 
 
+def cmd_replay_events(args, out) -> int:
+    import boto3  # only for this command: the stream and queue clients
+
+    from pd_connect.event_bus import EventBus
+
+    from .replay import replay_dead_letters
+
+    queue_url = args.queue_url or os.environ.get("EVENTS_DEAD_LETTER_QUEUE_URL", "")
+    if not queue_url:
+        print("replay-events needs --queue-url (the EventsDeadLetterQueueUrl output) or --stack", file=sys.stderr)
+        return 2
+    bus = EventBus(aws_clients.events(), load_settings(needs_secrets=False).event_bus_name)
+    report = replay_dead_letters(boto3.client("sqs"), boto3.client("dynamodbstreams"), bus, queue_url)
+    result = {"replayed_batches": report.replayed_batches, "records": report.records, "kept": report.kept}
+    if args.json:
+        _emit_json(result, out)
+    else:
+        print(f"replayed {report.replayed_batches} batch(es), {report.records} stream record(s) to bus {bus.name}")
+        for problem in report.kept:
+            print(f"kept in the queue: {problem}")
+    return 1 if report.kept else 0
+
+
 def _key(text: str) -> ConnectionKey:
     try:
         return ConnectionKey.parse(text)
@@ -171,6 +210,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "delete":
             command.add_argument("--yes", action="store_true", help="really delete")
         command.set_defaults(run=run)
+    replay = commands.add_parser(
+        "replay-events", parents=[common], help="put lifecycle events the stream could not deliver on the bus again"
+    )
+    replay.add_argument("--queue-url", default="", help="the events dead-letter queue (EventsDeadLetterQueueUrl output)")
+    replay.set_defaults(run=cmd_replay_events)
     return p
 
 

@@ -3,7 +3,8 @@
 /authorize: new state + PKCE verifier, stored server-side and bound to this browser by a cookie,
 then a 302 to PagerDuty's authorize endpoint. With `?link=<token>` (the builder's signed-in user)
 the token is verified and spent first, and its app user and return path ride along server-side.
-No KMS and no `requests` here; the secret is read only when a link token needs its key.
+No KMS and no `requests` here. The only secret it can read is the link signing key, and only
+when a link token arrives; the OAuth client secret is out of its reach.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # links (and its json/hmac) load only when a link arrives, as
 settings = load_settings(needs_secrets=False)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
 pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
-app = App(render_failure=lambda reason: pages.failure(reason, try_again=settings.try_again_url))
+app = App(render_failure=lambda failure: pages.failure(failure.reason, try_again=settings.try_again_url))
 
 
 @app.get("/")
@@ -66,17 +67,18 @@ def authorize(request: Request) -> Response:
 
 
 def _spend_link(token: str) -> Link:
-    """Verify the builder's link token and spend its nonce. Imported lazily: the secret and its
+    """Verify the builder's link token and spend its jti. Imported lazily: the secret and its
     SDK cost cold start that the anonymous flow should not pay."""
-    from pd_connect.client_secret import link_signing_key
     from pd_connect.link_nonces import LinkNonceStore
     from pd_connect.links import verify_link
+    from pd_connect.signing_keys import load_signing_keys
 
-    if not settings.client_secret_id:
-        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "CLIENT_SECRET_ID is not set for the start function")
-    link = verify_link(token, link_signing_key(settings.client_secret_id))
-    if link.return_to and not settings.return_to_origin:
-        raise ConnectFailure(Reason.LINK_INVALID, "link has a return path but RETURN_TO_ORIGIN is not set")
+    if not settings.link_signing_key_id:
+        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "LINK_SIGNING_KEY_ID is not set for the start function")
+    link = verify_link(token, load_signing_keys(settings.link_signing_key_id).for_verifying)
+    if not settings.return_to_origin:
+        # A linked flow always returns to the app, whose backend must confirm it.
+        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "linked flows need RETURN_TO_ORIGIN")
     LinkNonceStore(aws_clients.dynamodb(), settings.table_name).spend(link)
     return link
 

@@ -31,6 +31,7 @@ from .client_secret import client_secret
 from .config import Settings, load_settings
 from .connections import ConnectionKey, ConnectionStore, StoredConnection
 from .failures import ConnectFailure, Reason
+from .observability import logger, record_security_event
 from .token_cipher import StoredTokens, TokenCipher
 from .token_endpoint import InvalidClient, InvalidGrant, refresh
 
@@ -107,6 +108,10 @@ class AccessTokens:
         try:
             return self._get(key, reject_version)
         except ConnectFailure as failure:  # AWS failed reading, leasing or marking the record
+            if failure.reason is Reason.STORED_TOKENS_UNREADABLE:
+                # Not an outage: the record's ciphertext is not its own (copied or tampered).
+                logger.error("stored tokens do not match their record", extra={"connection": str(key), "reason": failure.reason.code})
+                record_security_event(failure.reason.code)
             raise TokenRefreshFailed(f"{key}: {failure.reason.code} ({failure.detail})", failure.reason) from None
 
     def _get(self, key: ConnectionKey, reject_version: int | None) -> AccessToken:

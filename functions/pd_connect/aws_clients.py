@@ -30,6 +30,11 @@ def secretsmanager():
     return boto3.client("secretsmanager", config=_CONFIG)
 
 
+@cache
+def events():
+    return boto3.client("events", config=_CONFIG)
+
+
 def error_code(error: Exception) -> str:
     """The AWS error code of a botocore error, for log lines (never the message)."""
     response = getattr(error, "response", None)

@@ -6,6 +6,7 @@ setting fails at start with a message naming the setting, never halfway through 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -44,11 +45,14 @@ class Settings:
     identity_url: str
     api_urls: Mapping[str, str]  # region ("US"/"EU") -> REST API base
     token_key_id: str  # KMS key for stored tokens (callback and token readers only)
-    client_secret_id: str  # Secrets Manager secret: client secret and link signing key
+    client_secret_id: str  # Secrets Manager secret: the OAuth client secret (callback, refreshers)
     allow_anonymous: bool = True  # connections without a link token from the builder's app
     return_to_origin: str = ""  # the one origin a linked flow may send the browser back to
     branding: Branding = Branding()
     page_templates_dir: str = ""  # the builder's templates (a Lambda layer's folder); "" = built-in only
+    link_signing_key_id: str = ""  # secret with the link signing key (start function verifies)
+    result_signing_key_id: str = ""  # secret with the result signing key (callback signs)
+    event_bus_name: str = "default"  # EventBridge bus for lifecycle events (the events function)
 
     def api_url(self, region: str) -> str:
         return self.api_urls[region]
@@ -68,12 +72,43 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _is_loopback(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost") or host == "::1":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_transport(env: Mapping[str, str], name: str, value: str) -> None:
+    """A deployed stack sends the client secret and tokens to these endpoints: plain http only to
+    this machine (the local stack), or inside `sam local` (AWS_SAM_LOCAL, containers reach the
+    host as host.docker.internal). A misconfigured override cannot send them in clear."""
+    parts = urlsplit(value)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or "") and env.get("AWS_SAM_LOCAL") != "true":
+        raise ConfigError(f"{name} must be https (plain http only for loopback hosts), got {value!r}")
+
+
 def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"{name} must be an http(s) base URL without query, got {value!r}")
+    _check_transport(env, name, value)
     return value.rstrip("/")
+
+
+def _check_aws_endpoints(env: Mapping[str, str]) -> None:
+    """boto3 reads AWS_ENDPOINT_URL (and per-service AWS_ENDPOINT_URL_*) itself; check them here."""
+    for name in sorted(n for n in env if n == "AWS_ENDPOINT_URL" or n.startswith("AWS_ENDPOINT_URL_")):
+        value = env[name].strip()
+        if not value:
+            continue
+        if urlsplit(value).scheme not in ("https", "http"):
+            raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+        _check_transport(env, name, value)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -145,6 +180,16 @@ def branding_from(env: Mapping[str, str]) -> Branding:
     )
 
 
+_BUS_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
+
+
+def _bus_name(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip() or "default"
+    if not _BUS_NAME.match(value):
+        raise ConfigError(f"{name} must be an EventBridge bus name in this account, got {value!r}")
+    return value
+
+
 def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
     """Build Settings from an environment mapping; `needs_secrets` for the token-handling side."""
     redirect_uri = env.get("PD_REDIRECT_URI", "").strip()
@@ -153,6 +198,7 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
             raise ConfigError(f"PD_REDIRECT_URI must be an absolute http(s) URL, got {redirect_uri!r}")
     scopes = " ".join(env.get("PD_SCOPES", "").split()) or "read"
+    _check_aws_endpoints(env)
     return Settings(
         client_id=_required(env, "PD_CLIENT_ID"),
         scopes=scopes,
@@ -171,6 +217,9 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         return_to_origin=_origin(env, "RETURN_TO_ORIGIN"),
         branding=branding_from(env),
         page_templates_dir=_directory(env, "PAGE_TEMPLATES_DIR"),
+        link_signing_key_id=env.get("LINK_SIGNING_KEY_ID", "").strip(),
+        result_signing_key_id=env.get("RESULT_SIGNING_KEY_ID", "").strip(),
+        event_bus_name=_bus_name(env, "EVENT_BUS_NAME"),
     )
 
 

@@ -29,11 +29,16 @@ class Reason(Enum):
     PAGERDUTY_BAD_RESPONSE = (502, "PagerDuty sent an answer this app could not understand.")
     SECRET_NOT_SET = (503, "This app is not fully set up yet: its PagerDuty client secret is missing.")
     DEPENDENCY_DOWN = (503, "A service this app depends on is unavailable right now.")
+    SCOPES_NOT_GRANTED = (
+        403,
+        "PagerDuty did not grant every permission this app needs, so nothing was connected.",
+    )
     LINK_INVALID = (400, "This connection link is not valid. Start again from the app.")
     LINK_EXPIRED = (400, "This connection link has expired. Start again from the app.")
     LINK_USED = (400, "This connection link was already used. Start again from the app.")
     LINK_REQUIRED = (400, "Connections must be started from the app you are signed in to.")
     LINK_NOT_CONFIGURED = (503, "This app is not set up to accept connection links yet.")
+    STORED_TOKENS_UNREADABLE = (500, "This connection's stored data could not be read. Connect again.")
     NOT_FOUND = (404, "There is no page at this address.")
     METHOD_NOT_ALLOWED = (405, "This page cannot be used that way.")
     UNEXPECTED = (500, "Something unexpected went wrong on our side.")
@@ -56,7 +61,11 @@ class ConnectFailure(Exception):
     """A flow step failed for a known reason. `detail` is for the log line only and must never
     carry a code, state, verifier, token or secret."""
 
-    def __init__(self, reason: Reason, detail: str = "") -> None:
+    def __init__(
+        self, reason: Reason, detail: str = "", *, cookies: tuple[str, ...] = (), missing_scopes: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(reason.code)
         self.reason = reason
         self.detail = detail
+        self.cookies = cookies  # Set-Cookie values the failure page must carry (e.g. clear a binding)
+        self.missing_scopes = missing_scopes  # SCOPES_NOT_GRANTED: what the page names

@@ -29,6 +29,13 @@ def record_failure(reason_code: str) -> None:
     """Count a failed request under its reason dimension (alarms can watch one reason or all)."""
     with single_metric(name="ConnectFailures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="reason", value=reason_code)
+        metric.add_dimension(name="service", value=SERVICE)  # always: the dashboard's SEARCH names both
+
+
+def record_security_event(event: str) -> None:
+    """Count a security event (e.g. a linked flow confirmed by another app user) for its alarm."""
+    with single_metric(name="SecurityEvents", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="event", value=event)
 
 
 def record_connection(region: str) -> None:
@@ -38,6 +45,18 @@ def record_connection(region: str) -> None:
 
 def record_authorization_started() -> None:
     metrics.add_metric(name="AuthorizationsStarted", unit=MetricUnit.Count, value=1)
+
+
+def record_stream_outcome(*, published: int, not_delivered: int, refreshes: int, needing_reauthorization: int) -> None:
+    """The events function's counts for one batch (refreshes are seen here, whoever made them)."""
+    for name, value in (
+        ("LifecycleEventsPublished", published),
+        ("LifecycleEventsNotDelivered", not_delivered),
+        ("TokenRefreshes", refreshes),
+        ("ConnectionsNeedingReauthorization", needing_reauthorization),
+    ):
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def instrumented(handler):

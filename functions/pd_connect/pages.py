@@ -88,12 +88,30 @@ class Pages:
         )
         return self._page(200, "Connected to PagerDuty", body, avatar_origin=avatar_origin, cookies=cookies)
 
-    def failure(self, reason: Reason, *, try_again: str = "/authorize", cookies: tuple[str, ...] = ()) -> Response:
+    def failure(
+        self,
+        reason: Reason,
+        *,
+        try_again: str = "/authorize",
+        missing_scopes: tuple[str, ...] = (),
+        cookies: tuple[str, ...] = (),
+    ) -> Response:
         """`try_again`: where the "Try again" link starts a new flow (the builder's app when only
-        linked flows are allowed)."""
+        linked flows are allowed). `missing_scopes`: named, with what to do, when PagerDuty granted
+        fewer scopes than asked."""
         title = "Connection cancelled" if reason is Reason.ACCESS_DENIED else "Could not connect to PagerDuty"
+        details = ""
+        if missing_scopes:
+            items = "".join(f"<li><code>{escape(scope, quote=True)}</code></li>" for scope in missing_scopes)
+            details = self._render("scopes_missing.html", items=Trusted(items))
         body = self._render(
-            "failure.html", title=title, message=reason.message, reason=reason.code, try_again=try_again, product=self._product
+            "failure.html",
+            title=title,
+            message=reason.message,
+            details=Trusted(details),
+            reason=reason.code,
+            try_again=try_again,
+            product=self._product,
         )
         return self._page(reason.status, title, body, cookies=cookies)
 

@@ -7,7 +7,7 @@ failures to pages, and the single log line per failure all live here, in one pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
@@ -137,7 +137,7 @@ Route = Callable[[Request], Response]
 class App:
     """Routes GET requests to functions; turns ConnectFailure (and anything unexpected) into pages."""
 
-    def __init__(self, render_failure: Callable[[Reason], Response]) -> None:
+    def __init__(self, render_failure: Callable[[ConnectFailure], Response]) -> None:
         self._routes: dict[str, Route] = {}
         self._render_failure = render_failure
 
@@ -159,14 +159,17 @@ class App:
                 raise ConnectFailure(Reason.METHOD_NOT_ALLOWED)
             response = route(request)
         except ConnectFailure as failure:
-            response = self._fail(failure.reason, failure.detail)
+            response = self._fail(failure)
+            if failure.cookies:
+                response = replace(response, cookies=response.cookies + failure.cookies)
         except Exception as error:  # noqa: BLE001 - the user gets a page, never a stack trace
             # Only the type: messages of third-party errors can quote request data.
-            response = self._fail(Reason.UNEXPECTED, type(error).__name__)
+            response = self._fail(ConnectFailure(Reason.UNEXPECTED, type(error).__name__))
         return response.to_api_gateway()
 
-    def _fail(self, reason: Reason, detail: str) -> Response:
+    def _fail(self, failure: ConnectFailure) -> Response:
+        reason = failure.reason
         log = logger.error if reason.status >= 500 else logger.warning
-        log("connect flow failed", extra={"reason": reason.code, "status": reason.status, "detail": detail})
+        log("connect flow failed", extra={"reason": reason.code, "status": reason.status, "detail": failure.detail})
         record_failure(reason.code)
-        return self._render_failure(reason)
+        return self._render_failure(failure)

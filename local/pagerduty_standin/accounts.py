@@ -79,6 +79,16 @@ DEFAULT_USERS: tuple[DemoUser, ...] = (
         role="user",
         job_title="Rear Admiral",
     ),
+    # Read-only role: PagerDuty grants such a user no write scope, whatever the app asks for.
+    DemoUser(
+        id="PREAD01",
+        name="Rosalind Franklin",
+        email="rosalind@acme-us.example",
+        account=US_ACCOUNT,
+        time_zone="Europe/London",
+        role="read_only_user",
+        job_title="Crystallographer",
+    ),
 )
 
 

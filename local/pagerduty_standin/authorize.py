@@ -10,7 +10,7 @@ from .accounts import UserDirectory
 from .calls import CallCounter
 from .clients import ClientRegistry, RegisteredClient
 from .errors import AuthorizePageError, AuthorizeRedirectError, MalformedRequest
-from .scopes import granted_scope
+from .scopes import ScopeGrants, granted_scope
 from .tokens import TokenStore
 from .wire import FORM_CONTENT_TYPE, Request, Response, parse_pairs
 
@@ -48,6 +48,7 @@ class AuthorizeEndpoint:
         tokens: TokenStore,
         calls: CallCounter,
         *,
+        grants: ScopeGrants | None = None,
         subdomain_in_callback: bool = False,
     ) -> None:
         self._clients = clients
@@ -55,6 +56,7 @@ class AuthorizeEndpoint:
         self._tokens = tokens
         self._calls = calls
         self._subdomain_in_callback = subdomain_in_callback
+        self._grants = grants or ScopeGrants()
 
     def show(self, request: Request) -> Response:
         """GET: validate the request and show the consent page."""
@@ -86,7 +88,7 @@ class AuthorizeEndpoint:
         code = self._tokens.issue_code(
             client_id=auth.client.client_id,
             user=user,
-            scope=granted_scope(auth.scope),
+            scope=granted_scope(auth.scope, role=user.role, withheld=self._grants.withheld),
             redirect_uri=auth.redirect_uri,
             code_challenge=auth.code_challenge,
         )

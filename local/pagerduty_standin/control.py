@@ -13,6 +13,7 @@ from .calls import CallCounter
 from .clients import ClientRegistry
 from .errors import ControlError, MalformedRequest
 from .faults import Fault, FaultBoard
+from .scopes import ScopeGrants
 from .tokens import TokenStore
 from .wire import Request, Response, json_body
 
@@ -22,13 +23,20 @@ _USER_FIELDS = {"id", "name", "email", "region", "subdomain", "account_id", "tim
 
 class ControlEndpoints:
     def __init__(
-        self, faults: FaultBoard, calls: CallCounter, users: UserDirectory, tokens: TokenStore, clients: ClientRegistry
+        self,
+        faults: FaultBoard,
+        calls: CallCounter,
+        users: UserDirectory,
+        tokens: TokenStore,
+        clients: ClientRegistry,
+        grants: ScopeGrants,
     ) -> None:
         self._faults = faults
         self._calls = calls
         self._users = users
         self._tokens = tokens
         self._clients = clients
+        self._grants = grants
 
     def list_faults(self, request: Request) -> Response:
         return Response.json(200, {"faults": self._faults.active()})
@@ -56,7 +64,26 @@ class ControlEndpoints:
     def reset(self, request: Request) -> Response:
         self._faults.clear()
         self._calls.reset()
+        self._grants.clear()
         return Response.json(200, {"faults": [], "calls": self._calls.snapshot()})
+
+    def withheld_scopes(self, request: Request) -> Response:
+        return Response.json(200, {"withhold": list(self._grants.withheld)})
+
+    def withhold_scopes(self, request: Request) -> Response:
+        """Body: {"withhold": ["write", "incidents.write", ...]}: granted to no one until cleared."""
+        data = _json(request)
+        if not (isinstance(data, Mapping) and set(data) == {"withhold"} and isinstance(data["withhold"], list)):
+            raise ControlError('send {"withhold": ["scope", ...]}')
+        try:
+            self._grants.withhold(*data["withhold"])
+        except ValueError as exc:
+            raise ControlError(str(exc)) from exc
+        return self.withheld_scopes(request)
+
+    def grant_all_scopes(self, request: Request) -> Response:
+        self._grants.clear()
+        return self.withheld_scopes(request)
 
     def add_user(self, request: Request) -> Response:
         try:

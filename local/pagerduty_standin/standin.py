@@ -16,6 +16,7 @@ from .control import ControlEndpoints
 from .faults import FaultBoard
 from .id_token import DEFAULT_ISSUER, IdTokenSigner
 from .rest_api import UsersMeEndpoint
+from .scopes import ScopeGrants
 from .server import Router, StandInHTTPServer
 from .token_endpoint import TokenEndpoint
 from .tokens import TokenStore
@@ -60,12 +61,13 @@ class StandIn:
         )
         self._signer = IdTokenSigner(signing_key, issuer)
         self._clients = registry = ClientRegistry(clients)
+        self.scopes = ScopeGrants()  # scopes withheld from every grant: pd.scopes.withhold("write")
         authorize = AuthorizeEndpoint(
-            registry, self._users, self._tokens, self._calls, subdomain_in_callback=subdomain_in_callback
+            registry, self._users, self._tokens, self._calls, grants=self.scopes, subdomain_in_callback=subdomain_in_callback
         )
         token = TokenEndpoint(registry, self._tokens, self._signer, self.faults, self._calls)
         users_me = UsersMeEndpoint(self._tokens, self.faults, self._calls)
-        control = ControlEndpoints(self.faults, self._calls, self._users, self._tokens, registry)
+        control = ControlEndpoints(self.faults, self._calls, self._users, self._tokens, registry, self.scopes)
         self._router = Router(
             {
                 ("GET", "/oauth/authorize"): authorize.show,
@@ -83,6 +85,9 @@ class StandIn:
                 ("POST", "/_standin/users"): control.add_user,
                 ("POST", "/_standin/revoke"): control.revoke_tokens,
                 ("POST", "/_standin/client_secret"): control.rotate_client_secret,
+                ("GET", "/_standin/scopes"): control.withheld_scopes,
+                ("POST", "/_standin/scopes"): control.withhold_scopes,
+                ("DELETE", "/_standin/scopes"): control.grant_all_scopes,
             }
         )
         self._server: StandInHTTPServer | None = None
@@ -154,9 +159,10 @@ class StandIn:
         return self._calls.snapshot()
 
     def reset(self) -> None:
-        """Clear faults and counters (users and tokens stay)."""
+        """Clear faults, counters and withheld scopes (users and tokens stay)."""
         self.faults.clear()
         self._calls.reset()
+        self.scopes.clear()
 
     def add_user(self, user: DemoUser) -> None:
         self._users.add(user)

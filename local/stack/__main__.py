@@ -91,6 +91,10 @@ def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStac
     where = "embedded moto" if aws.embedded else "AWS_ENDPOINT_URL"
     print("PagerDuty Connect, running locally", flush=True)
     print(f"  AWS        {where} at {aws.endpoint_url} ({aws.region})")
+    if aws.run_key is not None:
+        # Refuses browsers and any other key: this is how `make admin` or a script gets in.
+        key = aws.credentials
+        print(f"  AWS key    AWS_ACCESS_KEY_ID={key['AWS_ACCESS_KEY_ID']} AWS_SECRET_ACCESS_KEY={key['AWS_SECRET_ACCESS_KEY']} (this run only)")
     print(f"  PagerDuty  {running.pagerduty.description}")
     for route in running.template.routes:
         print(f"  Route      {route.route_key} -> {route.function_id}")
@@ -106,6 +110,12 @@ def _start_services(template: Path) -> sam_local.RunningServices:
         f"(containers: http://{sam_local.CONTAINER_HOST}:{sam_local.AWS_PORT}, {running.aws.region})"
     )
     print(f"  PagerDuty  {running.pagerduty.description}")
+    print(
+        f"  Exposed    both listen on every interface (containers come in through the Docker bridge), so "
+        f"anyone on your network can reach them: the embedded AWS (the table, the key, the secrets) accepts "
+        f"any credentials there but refuses browser requests; the stand-in's control endpoints refuse browsers. "
+        f"Use it only with the stand-in and never with real PagerDuty secrets."
+    )
     _warn_about_env_vars(template)
     print(f"\n  In another terminal:\n    {sam_local.start_api_command()}")
     print(f"  then open http://localhost:{sam_local.API_PORT}/", flush=True)

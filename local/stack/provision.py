@@ -26,6 +26,7 @@ TABLE = "AWS::DynamoDB::Table"
 KEY = "AWS::KMS::Key"
 ALIAS = "AWS::KMS::Alias"
 SECRET = "AWS::SecretsManager::Secret"
+QUEUE = "AWS::SQS::Queue"
 
 # The properties each type's creator reads; only these are resolved, so a property the local
 # stack ignores (tags, say) may refer to anything.
@@ -47,13 +48,14 @@ USED_PROPERTIES = {
     KEY: ("Description", "KeyUsage", "KeySpec", "KeyPolicy", "EnableKeyRotation"),
     ALIAS: ("TargetKeyId",),
     SECRET: ("Description", "SecretString", "GenerateSecretString"),
+    QUEUE: ("QueueName", "MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled"),
 }
 
 LOG = logging.getLogger(__name__)
 
 
 def physical_name(resource: ResourceSpec) -> str:
-    explicit = {TABLE: "TableName", SECRET: "Name", ALIAS: "AliasName"}.get(resource.type)
+    explicit = {TABLE: "TableName", SECRET: "Name", ALIAS: "AliasName", QUEUE: "QueueName"}.get(resource.type)
     if explicit and isinstance(resource.properties.get(explicit), str):
         return resource.properties[explicit]
     name = f"{STACK_NAME}-{resource.logical_id}"
@@ -97,6 +99,7 @@ def provision(
         KEY: _key,
         ALIAS: _alias,
         SECRET: lambda r, props, aws: _secret(r, props, aws, secret_fields),
+        QUEUE: _queue,
     }
     created = {}
     for resource in _in_dependency_order(_provisionable(template, resolver)):
@@ -237,6 +240,19 @@ def _alias(resource: ResourceSpec, props: Mapping[str, Any], aws: LocalAws) -> P
     return PhysicalResource(name)
 
 
+def _queue(resource: ResourceSpec, props: Mapping[str, Any], aws: LocalAws) -> PhysicalResource:
+    sqs = aws.client("sqs")
+    name = physical_name(resource)
+    attributes = {
+        key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+        for key in ("MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled")
+        if key in props
+    }
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # returns the existing one
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return PhysicalResource(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+
 def _secret(
     resource: ResourceSpec, props: Mapping[str, Any], aws: LocalAws, fields: Mapping[str, str]
 ) -> PhysicalResource:
@@ -306,20 +322,36 @@ def _random_password(secretsmanager: Any, options: Mapping[str, Any]) -> str:
         raise TemplateError(f"GenerateSecretString options rejected: {exc}") from exc
 
 
-def provision_in_this_process(template: Template, secret_value: Mapping[str, str]) -> dict[str, str]:
+# The secrets whose generated `signing_key` the functions read, and the setting naming each.
+SIGNING_KEY_SECRETS = {"LinkSigningKey": "LINK_SIGNING_KEY_ID", "ResultSigningKey": "RESULT_SIGNING_KEY_ID"}
+
+
+def provision_in_this_process(
+    template: Template, secret_value: Mapping[str, str], signing_keys: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """For tests and benchmarks under moto's in-process mock: create what the template declares
-    through the default boto3 endpoints, put `secret_value` (JSON) into the secret, and return the
-    functions' settings that name the resources (TABLE_NAME, TOKEN_KEY_ID, CLIENT_SECRET_ID)."""
+    through the default boto3 endpoints, put `secret_value` (JSON) into the client secret and each
+    of `signing_keys` ({"LinkSigningKey": key, ...}) into that secret's `signing_key`, and return
+    the functions' settings that name the resources (TABLE_NAME, TOKEN_KEY_ID, CLIENT_SECRET_ID,
+    LINK_SIGNING_KEY_ID, RESULT_SIGNING_KEY_ID)."""
     from .atomic_dynamodb import make_moto_item_writes_atomic
     from .runner import pseudo_parameters  # runner imports this module: import it here
 
     make_moto_item_writes_atomic()
     local = LocalAws(endpoint_url=None, region="us-east-1", account_id="123456789012", embedded=True)
     created = provision(template, Resolver(template, pseudo_parameters=pseudo_parameters(local)), local, {})
+    secretsmanager = local.client("secretsmanager")
     secret_id = created["ClientSecret"].ref
-    local.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(dict(secret_value)))
-    return {
+    secretsmanager.put_secret_value(SecretId=secret_id, SecretString=json.dumps(dict(secret_value)))
+    names = {
         "TABLE_NAME": created["ConnectTable"].ref,
         "TOKEN_KEY_ID": created["TokenKey"].attributes["Arn"],
         "CLIENT_SECRET_ID": secret_id,
     }
+    for logical_id, setting in SIGNING_KEY_SECRETS.items():
+        if logical_id in created:
+            names[setting] = created[logical_id].ref
+            if signing_keys and logical_id in signing_keys:
+                value = json.dumps({"signing_key": signing_keys[logical_id]})
+                secretsmanager.put_secret_value(SecretId=names[setting], SecretString=value)
+    return names

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .api_gateway import LocalApiGateway
 from .aws import LocalAws, point_process_at, start_aws
+from .event_console import EventConsole
 from .intrinsics import Resolver, environment_of, runtime_logging_environment
 from .lambda_runtime import load_function
 from .pagerduty import PagerDuty, start_pagerduty
@@ -83,12 +84,15 @@ def start_stack(
             **page_templates_override(env),
         }
         routed = {route.function_id for route in template.routes}
-        os.environ.update(_one_environment(template, resolver, overrides, routed))
+        streamed = {mapping.function_id for mapping in template.stream_mappings}
+        os.environ.update(_one_environment(template, resolver, overrides, routed | streamed))
         functions = {
             function_id: load_function(template.functions[function_id], region=aws.region, account_id=aws.account_id)
-            for function_id in sorted(routed)
+            for function_id in sorted(routed | streamed)
         }
-        gateway.start(RouteTable(template.routes), functions)
+        if template.stream_mappings:
+            _start_event_path(template, resolver, aws, functions, exit_stack)
+        gateway.start(RouteTable(template.routes), {f: functions[f] for f in routed})
         running = RunningStack(f"{base_url}/", aws, pagerduty, template, exit_stack.pop_all())
     return running
 
@@ -98,6 +102,31 @@ def page_templates_override(env: Mapping[str, str]) -> dict[str, str]:
     mounts at /opt, and which there is no downloading here)."""
     folder = env.get(PAGE_TEMPLATES_DIR, "").strip()
     return {PAGE_TEMPLATES_DIR: str(Path(folder).resolve())} if folder else {}
+
+
+def _start_event_path(template, resolver, aws: LocalAws, functions, exit_stack: contextlib.ExitStack) -> None:
+    """The stream mappings, run as Lambda runs them, and a console line for each event the bus gets."""
+    from .streams import StreamMapping, StreamMappingSettings  # imports moto's pattern matcher: only when needed
+
+    bus_name = os.environ.get("EVENT_BUS_NAME", "default")
+    if bus_name != "default":  # a named bus is the builder's own; locally it is made here
+        events = aws.client("events")
+        if bus_name not in {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}:
+            events.create_event_bus(Name=bus_name)
+    console = EventConsole(aws.client, bus_name)
+    console.subscribe()
+    console.start()
+    exit_stack.callback(console.stop)
+    for spec in template.stream_mappings:
+        function = functions[spec.function_id]
+        settings = StreamMappingSettings.from_properties(
+            resolver.resolve({k: v for k, v in spec.properties.items() if k != "FunctionName"}),
+            function_name=spec.function_id,
+            function_arn=f"arn:aws:lambda:{aws.region}:{aws.account_id}:function:{spec.function_id}",
+        )
+        mapping = StreamMapping(settings, function.invoke, aws.client)
+        mapping.start()
+        exit_stack.callback(mapping.stop)
 
 
 def _one_environment(

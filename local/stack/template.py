@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
+EVENT_SOURCE_MAPPING_TYPE = "AWS::Lambda::EventSourceMapping"
 DEFAULT_TIMEOUT_S = 3  # Lambda's default when a function sets no Timeout
 DEFAULT_MEMORY_MB = 128
 
@@ -74,6 +75,16 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class StreamMappingSpec:
+    """An `AWS::Lambda::EventSourceMapping` from a stream to one of the template's functions.
+    Properties stay raw (the source ARN is an intrinsic) except the function it invokes."""
+
+    logical_id: str
+    function_id: str
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ResourceSpec:
     logical_id: str
     type: str
@@ -90,6 +101,7 @@ class Template:
     resources: Mapping[str, ResourceSpec]
     functions: Mapping[str, FunctionSpec]
     routes: tuple[Route, ...] = field(default=())
+    stream_mappings: tuple[StreamMappingSpec, ...] = field(default=())
 
     def resources_of_type(self, *types: str) -> list[ResourceSpec]:
         return [r for r in self.resources.values() if r.type in types]
@@ -128,7 +140,21 @@ def load_template(path: Path) -> Template:
         resources=resources,
         functions=functions,
         routes=tuple(routes),
+        stream_mappings=tuple(_stream_mappings(resources, functions)),
     )
+
+
+def _stream_mappings(resources: Mapping[str, ResourceSpec], functions: Mapping[str, FunctionSpec]) -> list[StreamMappingSpec]:
+    mappings = []
+    for resource in resources.values():
+        if resource.type != EVENT_SOURCE_MAPPING_TYPE:
+            continue
+        target = resource.properties.get("FunctionName")
+        function_id = target.get("Ref") if isinstance(target, dict) else None
+        if function_id not in functions:
+            raise TemplateError(f"{resource.logical_id}: FunctionName must be !Ref to a function of this template")
+        mappings.append(StreamMappingSpec(resource.logical_id, function_id, resource.properties))
+    return mappings
 
 
 def _function(resource: ResourceSpec, globals_function: Mapping[str, Any], base: Path) -> FunctionSpec:

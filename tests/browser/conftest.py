@@ -54,9 +54,11 @@ def _free_port() -> int:
 
 
 class RunningStack:
-    def __init__(self, url: str, aws_endpoint: str) -> None:
+    def __init__(self, url: str, aws_endpoint: str, aws_access_key_id: str, aws_secret_access_key: str) -> None:
         self.url = url
         self.aws_endpoint = aws_endpoint
+        self.aws_access_key_id = aws_access_key_id
+        self.aws_secret_access_key = aws_secret_access_key
 
 
 def start_local_stack(*extra_args: str):
@@ -68,7 +70,7 @@ def start_local_stack(*extra_args: str):
         [sys.executable, "-m", "local.stack", *extra_args], cwd=REPOSITORY, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, source="local stack (browser tests)",
     )
-    output, deadline, aws_endpoint = [], time.time() + 60, ""
+    output, deadline, aws_endpoint, aws_key = [], time.time() + 60, "", ("", "")
     try:
         while time.time() < deadline:
             line = process.stdout.readline()
@@ -77,11 +79,13 @@ def start_local_stack(*extra_args: str):
             output.append(line)
             aws = re.search(r"AWS\s+embedded moto at (http://[\d.:]+)", line)
             aws_endpoint = aws.group(1) if aws else aws_endpoint
+            key = re.search(r"AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)", line)
+            aws_key = key.groups() if key else aws_key
             match = re.search(r"Open (http://localhost:\d+/?)", line)
             if match:
                 # Keep reading its output, or a full pipe would block the stack mid-run.
                 threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-                yield RunningStack(match.group(1).rstrip("/"), aws_endpoint)
+                yield RunningStack(match.group(1).rstrip("/"), aws_endpoint, *aws_key)
                 break
         else:
             pytest.fail("local stack did not start:\n" + "".join(output))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import signal
@@ -10,7 +9,7 @@ import signal
 import pytest
 import requests
 
-from .support import FIXTURES, REPOSITORY, StackProcess, free_port, port_is_free
+from .support import FIXTURES, REPOSITORY, StackProcess, connect_through_standin, free_port, port_is_free
 
 # Pretend-real PagerDuty settings: the fixture handlers never call PagerDuty, so any URL will do.
 OWN_PAGERDUTY = {
@@ -72,22 +71,7 @@ def test_the_real_app_connects_an_account_through_the_standin():
         base = f"http://localhost:{port}"
 
         landing = requests.get(base + "/", timeout=10)
-        start = requests.get(base + "/authorize", allow_redirects=False, timeout=10)
-        # requests keeps Secure cookies from http://localhost to itself; a browser would send it.
-        cookie = start.headers["Set-Cookie"].split(";")[0]
-        standin = requests.Session()
-        consent = standin.get(start.headers["Location"], timeout=10)
-        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent.text))
-        login = re.search(r'<select name="login"[^>]*>\s*<option value="([^"]+)"', consent.text).group(1)
-        decided = standin.post(
-            consent.url.split("?")[0],
-            data={**{k: html.unescape(v) for k, v in fields.items()}, "login": login, "decision": "authorize"},
-            allow_redirects=False,
-            timeout=10,
-        )
-        callback = requests.get(
-            decided.headers["Location"], headers={"Cookie": cookie}, allow_redirects=False, timeout=10
-        )
+        start, decided, callback = connect_through_standin(base)
 
         assert stack.stop(signal.SIGINT) == 0
     assert (landing.status_code, landing.headers["Content-Type"].split(";")[0]) == (200, "text/html")
@@ -107,3 +91,23 @@ def test_the_committed_sam_local_env_file_is_what_the_template_gives():
         "regenerate with: python -m local.stack --write-sam-local-env"
     )
     assert set(json.loads(committed)) >= {"StartFunction", "CallbackFunction"}
+
+
+@pytest.mark.skipif(not (HAS_REAL_HANDLERS and HAS_STANDIN), reason="needs functions/ handlers and the stand-in")
+def test_make_run_shows_one_console_line_for_each_lifecycle_event_it_emitted():
+    port = free_port()
+    with StackProcess(env={"PORT": str(port)}) as stack:
+        stack.wait_for(f"Open http://localhost:{port}/")
+        base = f"http://localhost:{port}"
+
+        first = connect_through_standin(base, login="PADA001")[2]
+        stack.wait_for("event  PagerDuty Connection Created: PACMEUS/PADA001", timeout=30)
+        again = connect_through_standin(base, login="PADA001")[2]
+        stack.wait_for("event  PagerDuty Connection Reconnected: PACMEUS/PADA001", timeout=30)
+
+        assert stack.stop(signal.SIGINT) == 0
+    assert (first.status_code, again.status_code) == (200, 200)
+    event_lines = [line for line in stack.lines if " event  " in line]
+    assert len(event_lines) == 2, event_lines
+    assert re.search(r"Created: PACMEUS/PADA001, region US, scopes openid read, id \w+", event_lines[0])
+    assert "pdus+" not in stack.output  # no token in any line

@@ -10,7 +10,6 @@ SHARED_SETTINGS = {
     "PD_SCOPES",
     "PD_REDIRECT_URI",
     "TABLE_NAME",
-    "CLIENT_SECRET_ID",  # start: the link signing key; callback: the client secret
     "ALLOW_ANONYMOUS_CONNECT",
     "RETURN_TO_ORIGIN",
     # the builder's product on the pages, and where a layer's page templates are
@@ -52,12 +51,16 @@ def test_handlers_are_the_start_and_callback_modules():
     assert handlers == {"StartFunction": "start_handler.handler", "CallbackFunction": "callback_handler.handler"}
 
 
-def test_start_function_reads_only_the_shared_settings():
-    assert set(environment(translated(), "StartFunction")) == SHARED_SETTINGS
+def test_start_function_reads_the_shared_settings_and_where_the_link_signing_key_is():
+    assert set(environment(translated(), "StartFunction")) == SHARED_SETTINGS | {"LINK_SIGNING_KEY_ID"}
 
 
-def test_callback_function_also_reads_where_the_token_key_is():
-    assert set(environment(translated(), "CallbackFunction")) == SHARED_SETTINGS | {"TOKEN_KEY_ID"}
+def test_callback_function_also_reads_where_the_token_key_client_secret_and_result_key_are():
+    assert set(environment(translated(), "CallbackFunction")) == SHARED_SETTINGS | {
+        "TOKEN_KEY_ID",
+        "CLIENT_SECRET_ID",
+        "RESULT_SIGNING_KEY_ID",
+    }
 
 
 def test_the_api_has_exactly_three_get_routes():
@@ -118,7 +121,11 @@ def test_each_function_logs_to_its_own_log_group_that_expires():
         if log_group["Properties"].get("LogGroupName", {}).get("Fn::Sub", "").startswith("/aws/lambda/")
     }
 
-    assert log_groups.keys() == {"/aws/lambda/${StartFunction}", "/aws/lambda/${CallbackFunction}"}
+    assert log_groups.keys() == {
+        "/aws/lambda/${StartFunction}",
+        "/aws/lambda/${CallbackFunction}",
+        "/aws/lambda/${EventsFunction}",
+    }
     assert all(isinstance(days, int) and 0 < days <= 365 for days in log_groups.values())
 
 

@@ -74,5 +74,6 @@ def test_there_is_a_log_group_for_each_function_and_one_for_access_logs():
     assert set(resources_of_type(translated(), "AWS::Logs::LogGroup")) == {
         "StartFunctionLogGroup",
         "CallbackFunctionLogGroup",
+        "EventsFunctionLogGroup",
         "AccessLogGroup",
     }

@@ -124,3 +124,30 @@ def test_page_templates_dir_must_be_a_folder(tmp_path):
     assert settings_from({**BASE, "PAGE_TEMPLATES_DIR": str(tmp_path)}, needs_secrets=False).page_templates_dir == str(tmp_path)
     with pytest.raises(ConfigError, match="PAGE_TEMPLATES_DIR"):
         settings_from({**BASE, "PAGE_TEMPLATES_DIR": str(tmp_path / "missing")}, needs_secrets=False)
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("PD_IDENTITY_URL", "http://identity.pagerduty.com"),
+        ("PD_API_URL", "http://api.pagerduty.com"),
+        ("PD_API_URL_EU", "http://10.0.0.5:8090"),
+        ("AWS_ENDPOINT_URL", "http://dynamodb.us-east-1.amazonaws.com"),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://secrets.internal.example"),
+        ("AWS_ENDPOINT_URL", "ftp://127.0.0.1"),
+    ],
+)
+def test_a_deployed_stack_refuses_plain_http_endpoints_beyond_this_machine(name, value):
+    with pytest.raises(ConfigError, match=name):
+        settings_from({**BASE, name: value}, needs_secrets=True)
+
+
+@pytest.mark.parametrize(
+    "value", ["http://localhost:5001", "http://127.0.0.1:5001", "http://[::1]:5001", "http://pagerduty.localhost:8090", "https://x.example"]
+)
+def test_loopback_hosts_and_https_are_accepted(value):
+    settings = settings_from({**BASE, "PD_IDENTITY_URL": value, "AWS_ENDPOINT_URL": value}, needs_secrets=True)
+    assert settings.identity_url == value
+
+
+def test_inside_sam_local_the_docker_host_may_be_plain_http():
+    env = {**BASE, "AWS_SAM_LOCAL": "true", "AWS_ENDPOINT_URL": "http://host.docker.internal:5001"}
+    assert settings_from(env, needs_secrets=True)

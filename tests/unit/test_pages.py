@@ -213,3 +213,33 @@ def test_welcome_says_so_when_pagerduty_listed_no_scopes():
 def test_an_unknown_scope_is_escaped_when_shown_as_itself():
     items = listed(branded("<img>.read").landing())
     assert items == [("&lt;img&gt;.read", "&lt;img&gt;.read")]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://a.example;report-uri https://evil.example/r/x.png",  # a CSP directive smuggled in the host
+        "https://a.example;report-uri=x/x.png",
+        "https://a.example%3Breport-uri/x.png",
+        "https://a.example x/x.png",
+        "https://ä.example/x.png",  # non-ASCII host: not a valid header value either
+        "https://a.exam\u0100ple/x.png",
+        "https://user@a.example/x.png",
+        "https://a.example:99999/x.png",
+        "https://a.example:/x.png",
+        "https://127.0.0.1/x.png",
+        "https://[::1]/x.png",
+        "https://a..example/x.png",
+        "https://-a.example/x.png",
+        "https://a.example'/x.png",
+    ],
+)
+def test_an_avatar_url_that_is_not_a_plain_https_host_is_dropped_not_put_into_the_csp(url):
+    page = pages.welcome(name="Ada", avatar_url=url, subdomain="acme", region="US", profile_loaded=True)
+    assert "img-src" not in page.content_security_policy and "<img" not in page.body
+    page.content_security_policy.encode("latin-1")  # always a sendable header
+
+
+def test_an_avatar_origin_is_rebuilt_from_the_parsed_host_and_port():
+    page = pages.welcome(name="Ada", avatar_url="https://Secure.Gravatar.com:443/avatar/x", subdomain="acme", region="US", profile_loaded=True)
+    assert page.content_security_policy.endswith("; img-src https://secure.gravatar.com:443")

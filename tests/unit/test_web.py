@@ -64,7 +64,7 @@ def test_cookies_from_a_cookie_header_when_no_list():
 
 def make_app():
     pages = default_pages()
-    app = App(render_failure=pages.failure)
+    app = App(render_failure=lambda failure: pages.failure(failure.reason))
 
     @app.get("/")
     def home(request):
