@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from pd_connect import aws_clients, browser_binding, pages
+from pd_connect import aws_clients, browser_binding
 from pd_connect.client_secret import client_secret
 from pd_connect.config import load_settings
 from pd_connect.connections import Connection, ConnectionKey, ConnectionStore
@@ -26,6 +26,7 @@ from pd_connect.link_results import QUERY_PARAMETER as RESULT_PARAMETER
 from pd_connect.link_results import new_result_id, sign_result
 from pd_connect.observability import instrumented, logger, record_connection
 from pd_connect.pagerduty_api import PagerDutyApiError, PagerDutyUser, fetch_current_user
+from pd_connect.pages import load_pages
 from pd_connect.pending_authorizations import PendingAuthorization, PendingAuthorizationStore
 from pd_connect.return_to import return_url
 from pd_connect.signing_keys import load_signing_keys
@@ -39,6 +40,7 @@ pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
 cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
 connections = ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
 unconfirmed = UnconfirmedConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
+pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
 http = requests.Session()  # connection reuse across warm invocations; holds no per-request data
 CLEAR_BINDING = (browser_binding.clear_cookie(),)
 app = App(
@@ -94,6 +96,7 @@ def _finish(code: str, authorization: PendingAuthorization) -> Response:
             subdomain=connection.subdomain,
             region=connection.region,
             profile_loaded=user is not None,
+            granted_scopes=connection.scopes,
             cookies=CLEAR_BINDING,
         )
         connections.save(connection, stored)

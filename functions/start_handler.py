@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pd_connect import aws_clients, browser_binding, pages, pkce
+from pd_connect import aws_clients, browser_binding, pkce
 from pd_connect.authorization_request import authorize_url, default_redirect_uri
 from pd_connect.config import load_settings
 from pd_connect.failures import ConnectFailure, Reason
 from pd_connect.observability import instrumented, record_authorization_started
+from pd_connect.pages import load_pages
 from pd_connect.pending_authorizations import PendingAuthorizationStore
 from pd_connect.web import App, Request, Response, redirect
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # links (and its json/hmac) load only when a link arrives, as
 
 settings = load_settings(needs_secrets=False)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
+pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
 app = App(render_failure=lambda failure: pages.failure(failure.reason, try_again=settings.try_again_url))
 
 

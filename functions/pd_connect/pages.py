@@ -1,132 +1,187 @@
-"""HTML pages: templates a builder can restyle, rendered with every value escaped.
+"""HTML pages: templates a builder can restyle or replace, rendered with every value escaped.
 
-Templates are `string.Template` files in templates/ (`$name` placeholders). Values are escaped
-unless wrapped in `Trusted` (used only for markup this module renders itself). The stylesheet is
-inlined and allowed by its SHA-256 in the Content-Security-Policy, so pages load nothing else —
-apart from the user's avatar, allowed for its one https origin.
+One `Pages` per container (`load_pages`), built from the settings: the templates (page_templates),
+the builder's branding and the requested scopes. Values are escaped unless wrapped in `Trusted`
+(used only for markup this module renders itself from templates). The stylesheet, with the
+accent colour, is inlined and allowed by its SHA-256 in the Content-Security-Policy, so pages load
+nothing else — apart from images from exactly two https origins: the builder's logo and the
+user's avatar.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import re
-from functools import cache
 from html import escape
-from importlib import resources
-from string import Template
-from urllib.parse import urlsplit
 
+from .config import Branding, Settings
 from .failures import Reason
+from .https_urls import https_origin
+from .page_templates import PageTemplates, load_page_templates
+from .permissions import describe
 from .web import Response
+
+DEFAULT_PRODUCT = "this app"
+DARK_TEXT = "#1b1f1c"  # the pages' text colour, for buttons on a light accent
+DARK_TEXT_RGB = (0x1B, 0x1F, 0x1C)
+WHITE = (255, 255, 255)
 
 
 class Trusted(str):
     """Markup rendered by this module; inserted without escaping."""
 
 
-@cache
-def _template(name: str) -> Template:
-    return Template(resources.files(__package__).joinpath("templates", name).read_text("utf-8"))
+class Pages:
+    def __init__(self, templates: PageTemplates, branding: Branding, requested_scopes: str) -> None:
+        self._templates = templates
+        self._product = branding.product_name or DEFAULT_PRODUCT
+        self._heading = (
+            f"Connect {branding.product_name} to your PagerDuty account"
+            if branding.product_name
+            else "Connect your PagerDuty account"
+        )
+        self._logo_origin = https_origin(branding.logo_url)
+        self._logo = Trusted(
+            self._render("logo.html", logo_url=branding.logo_url, product=branding.product_name or "Logo")
+            if self._logo_origin
+            else ""
+        )
+        self._footer = Trusted(self._footer_markup(branding))
+        css = templates.stylesheet + (accent_rule(branding.accent_color) if branding.accent_color else "")
+        digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+        self._css = Trusted(css)
+        self._csp = f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        self._requested_scopes = requested_scopes
+
+    def landing(self) -> Response:
+        permissions = self._permissions(self._requested_scopes)
+        body = self._render("landing.html", heading=self._heading, product=self._product, permissions=permissions)
+        return self._page(200, self._heading, body)
+
+    def welcome(
+        self,
+        *,
+        name: str,
+        avatar_url: str | None,
+        subdomain: str,
+        region: str,
+        profile_loaded: bool,
+        granted_scopes: str = "",
+        cookies: tuple[str, ...] = (),
+    ) -> Response:
+        """`granted_scopes`: what PagerDuty granted (the token's `scope`), not what was asked for."""
+        avatar_origin = https_origin(avatar_url)
+        avatar = self._render("avatar.html", avatar_url=avatar_url or "", name=name) if avatar_origin else ""
+        note = "" if profile_loaded else self._render("profile_note.html", product=self._product)
+        granted = self._permissions(granted_scopes) or Trusted(
+            self._render("permission.html", scope="", text="PagerDuty did not say which permissions it granted.")
+        )
+        body = self._render(
+            "welcome.html",
+            name=name,
+            avatar=Trusted(avatar),
+            subdomain=subdomain or "unknown",
+            region=region,
+            profile_note=Trusted(note),
+            product=self._product,
+            permissions=granted,
+        )
+        return self._page(200, "Connected to PagerDuty", body, avatar_origin=avatar_origin, cookies=cookies)
+
+    def failure(
+        self,
+        reason: Reason,
+        *,
+        try_again: str = "/authorize",
+        missing_scopes: tuple[str, ...] = (),
+        cookies: tuple[str, ...] = (),
+    ) -> Response:
+        """`try_again`: where the "Try again" link starts a new flow (the builder's app when only
+        linked flows are allowed). `missing_scopes`: named, with what to do, when PagerDuty granted
+        fewer scopes than asked."""
+        title = "Connection cancelled" if reason is Reason.ACCESS_DENIED else "Could not connect to PagerDuty"
+        details = ""
+        if missing_scopes:
+            items = "".join(f"<li><code>{escape(scope, quote=True)}</code></li>" for scope in missing_scopes)
+            details = self._render("scopes_missing.html", items=Trusted(items))
+        body = self._render(
+            "failure.html",
+            title=title,
+            message=reason.message,
+            details=Trusted(details),
+            reason=reason.code,
+            try_again=try_again,
+            product=self._product,
+        )
+        return self._page(reason.status, title, body, cookies=cookies)
+
+    def _page(self, status: int, title: str, body: str, *, avatar_origin: str = "", cookies: tuple[str, ...] = ()) -> Response:
+        image_origins = list(dict.fromkeys(origin for origin in (self._logo_origin, avatar_origin) if origin))
+        csp = self._csp + (f"; img-src {' '.join(image_origins)}" if image_origins else "")
+        html = self._render(
+            "layout.html",
+            title=title,
+            style=self._css,
+            body=Trusted(body),
+            logo=self._logo,
+            footer=self._footer,
+            product=self._product,
+        )
+        return Response(status=status, body=html, content_security_policy=csp, cookies=cookies)
+
+    def _permissions(self, scopes: str) -> Trusted:
+        return Trusted(
+            "".join(
+                self._render("permission.html", scope=" ".join(permission.scopes), text=permission.text)
+                for permission in describe(scopes)
+            )
+        )
+
+    def _footer_markup(self, branding: Branding) -> str:
+        links = [
+            self._render("footer_link.html", link_id=link_id, url=url, label=label)
+            for link_id, url, label in (
+                ("support", branding.support_url, "Support"),
+                ("privacy-policy", branding.privacy_policy_url, "Privacy policy"),
+            )
+            if url
+        ]
+        return self._render("footer.html", links=Trusted(" · ".join(links))) if links else ""
+
+    def _render(self, template_name: str, **values: str) -> str:
+        safe = {key: value if isinstance(value, Trusted) else escape(value, quote=True) for key, value in values.items()}
+        return self._templates.templates[template_name].substitute(safe)
 
 
-def _render(template_name: str, **values: str) -> str:
-    safe = {key: value if isinstance(value, Trusted) else escape(value, quote=True) for key, value in values.items()}
-    return _template(template_name).substitute(safe)
+def accent_rule(color: str) -> str:
+    """CSS custom properties the stylesheet's buttons use: the colour, a darker hover, and the
+    text colour (white or the pages' dark text, whichever reads better on it)."""
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    hover = "#" + "".join(f"{round(channel * 0.8):02x}" for channel in (red, green, blue))
+    text = "#fff" if contrast(WHITE, (red, green, blue)) >= contrast(DARK_TEXT_RGB, (red, green, blue)) else DARK_TEXT
+    return f"\n:root{{--accent:{color};--accent-hover:{hover};--accent-text:{text}}}\n"
 
 
-@cache
-def _stylesheet() -> tuple[str, str]:
-    css = resources.files(__package__).joinpath("templates", "style.css").read_text("utf-8")
-    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
-    return css, f"'sha256-{digest}'"
+def contrast(text: tuple[int, int, int], background: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(text), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
 
 
-def _page(status: int, title: str, body: str, *, img_origin: str = "", cookies: tuple[str, ...] = ()) -> Response:
-    css, css_hash = _stylesheet()
-    csp = f"default-src 'none'; style-src {css_hash}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    if img_origin:
-        csp += f"; img-src {img_origin}"
-    html = _render("layout.html", title=title, style=Trusted(css), body=Trusted(body))
-    return Response(status=status, body=html, content_security_policy=csp, cookies=cookies)
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(channel) for channel in rgb)
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
-# An ASCII DNS name (letters, digits, hyphens; dot-separated labels), as CSP's host-source allows.
-_HOST = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_AUTHORITY = re.compile(r"(?P<host>[^:/?#]+)(:(?P<port>[0-9]{1,5}))?")
+def load_pages(settings: Settings) -> Pages:
+    """This container's pages; a supplied template that cannot be used raises here, at start."""
+    return Pages(load_page_templates(settings.page_templates_dir), settings.branding, settings.scopes)
 
 
-def https_origin(url: str | None) -> str:
-    """The origin of an https URL with an ASCII host name and no userinfo, or "" for anything else
-    (http:, javascript:, data:, IP literals, junk). The origin goes into the CSP's img-src, so it is
-    rebuilt from the parsed host and port, never copied: "https://a.example;report-uri x/" or a
-    non-Latin-1 host (which could not be sent as a header) is dropped, not injected."""
-    if not url or not isinstance(url, str):
-        return ""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return ""
-    authority = _AUTHORITY.fullmatch(parts.netloc)
-    if parts.scheme != "https" or authority is None or not _HOST.fullmatch(authority["host"]):
-        return ""
-    port = authority["port"]
-    if port is not None and not 0 < int(port) < 65536:
-        return ""
-    return f"https://{authority['host'].lower()}" + (f":{int(port)}" if port else "")
-
-
-def landing() -> Response:
-    return _page(200, "Connect your PagerDuty account", _render("landing.html"))
-
-
-def welcome(
-    *,
-    name: str,
-    avatar_url: str | None,
-    subdomain: str,
-    region: str,
-    profile_loaded: bool,
-    cookies: tuple[str, ...] = (),
-) -> Response:
-    origin = https_origin(avatar_url)
-    avatar = _render("avatar.html", avatar_url=avatar_url or "", name=name) if origin else ""
-    note = "" if profile_loaded else _render("profile_note.html")
-    body = _render(
-        "welcome.html",
-        name=name,
-        avatar=Trusted(avatar),
-        subdomain=subdomain or "unknown",
-        region=region,
-        profile_note=Trusted(note),
-    )
-    return _page(200, "Connected to PagerDuty", body, img_origin=origin, cookies=cookies)
-
-
-def failure(
-    reason: Reason,
-    *,
-    try_again: str = "/authorize",
-    missing_scopes: tuple[str, ...] = (),
-    cookies: tuple[str, ...] = (),
-) -> Response:
-    """`try_again`: where the "Try again" link starts a new flow (the builder's app when only
-    linked flows are allowed). `missing_scopes`: named, with what to do, when PagerDuty granted
-    fewer scopes than asked."""
-    if reason is Reason.ACCESS_DENIED:
-        title = "Connection cancelled"
-    else:
-        title = "Could not connect to PagerDuty"
-    details = ""
-    if missing_scopes:
-        items = "".join(f"<li><code>{escape(scope, quote=True)}</code></li>" for scope in missing_scopes)
-        details = _render("scopes_missing.html", items=Trusted(items))
-    body = _render(
-        "failure.html",
-        title=title,
-        message=reason.message,
-        details=Trusted(details),
-        reason=reason.code,
-        try_again=try_again,
-    )
-    return _page(reason.status, title, body, cookies=cookies)
+def default_pages() -> Pages:
+    """The built-in pages with no branding (tests, and tools that render a page outside a handler)."""
+    return Pages(load_page_templates(), Branding(), "read")

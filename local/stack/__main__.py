@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from . import sam_local
 from .aws import AwsUnavailable
+from .lambda_runtime import FunctionInitError
 from .pagerduty import PagerDutyUnavailable
 from .runner import RunningStack, start_stack
 from .template import TemplateError, load_template
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(lambda: _start_services(args.template, ports, region), stop)
         parameters = _parameter_overrides(args.parameter_overrides)
         return _serve(lambda: _start_everything(args.template, parameters, args.port), stop)
-    except (TemplateError, AwsUnavailable, PagerDutyUnavailable, ImportError, OSError, ValueError) as exc:
+    except (TemplateError, AwsUnavailable, PagerDutyUnavailable, FunctionInitError, ImportError, OSError, ValueError) as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
 
@@ -100,9 +102,10 @@ def _port(text: str) -> int:
 
 
 def _parameter_overrides(text: str) -> dict[str, str]:
-    pairs = [item.partition("=") for item in text.split()]
+    """As sam reads them: shell-style words, so a value with spaces is quoted (ProductName='Acme Status')."""
+    pairs = [item.partition("=") for item in shlex.split(text)]
     if any(not sep or not key for key, sep, _ in pairs):
-        raise ValueError(f"--parameter-overrides takes 'Key=Value Key2=Value2', got {text!r}")
+        raise ValueError(f"--parameter-overrides takes 'Key=Value Key2=\"Value with spaces\"', got {text!r}")
     return {key: value for key, _, value in pairs}
 
 

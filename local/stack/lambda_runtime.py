@@ -116,13 +116,20 @@ class LocalFunction:
         )
 
 
+class FunctionInitError(RuntimeError):
+    """The handler module raised while it was imported (a setting or a page template is wrong)."""
+
+
 def load_function(spec: FunctionSpec, *, region: str, account_id: str) -> LocalFunction:
     """Import the handler from CodeUri; the process environment must already be set."""
     module_name, _, attribute = spec.handler.rpartition(".")
     code_uri = str(spec.code_uri)
     if code_uri not in sys.path:
         sys.path.insert(0, code_uri)
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - as Lambda reports a failed init: one line, no traceback
+        raise FunctionInitError(f"{spec.logical_id} failed at init: {_one_line(exc)}") from exc
     handler = getattr(module, attribute, None)
     if not callable(handler):
         raise TemplateError(f"{spec.logical_id}: Handler {spec.handler} is not a function in {code_uri}")

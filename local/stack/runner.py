@@ -26,6 +26,7 @@ from .template import Template, TemplateError, load_template
 
 PAGE_HOST = "localhost"  # the host printed and redirected to: one host, so the cookie comes back
 BIND_HOST = "127.0.0.1"
+PAGE_TEMPLATES_DIR = "PAGE_TEMPLATES_DIR"  # the builder's page templates, as the functions read them
 CLIENT_SECRET_FIELD = "client_secret"  # where the functions read the client secret from the secret's JSON
 
 
@@ -95,6 +96,7 @@ def start_stack(
             "PD_REDIRECT_URI": redirect_uri,
             **pagerduty.function_environment,
             **aws.environment(),
+            **page_templates_override(env),
         }
         streamed = {mapping.function_id for mapping in template.stream_mappings}
         loaded = routed | streamed | set(invocable)
@@ -122,6 +124,13 @@ def start_stack(
             invocable=invocable,
         )
     return running
+
+
+def page_templates_override(env: Mapping[str, str]) -> dict[str, str]:
+    """PAGE_TEMPLATES_DIR=folder stands in for the PageTemplatesLayerArn layer (which Lambda
+    mounts at /opt, and which there is no downloading here)."""
+    folder = env.get(PAGE_TEMPLATES_DIR, "").strip()
+    return {PAGE_TEMPLATES_DIR: str(Path(folder).resolve())} if folder else {}
 
 
 def _start_event_path(template, resolver, aws: LocalAws, functions, exit_stack: contextlib.ExitStack) -> None:

@@ -95,12 +95,7 @@ def handlers(aws, standin, monkeypatch):
         "RETURN_TO_ORIGIN": APP_ORIGIN,
         "ALLOW_ANONYMOUS_CONNECT": "true",
     }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    fresh_container(monkeypatch)
-    start = importlib.reload(importlib.import_module("start_handler"))
-    callback = importlib.reload(importlib.import_module("callback_handler"))
-    yield start.handler, callback.handler
+    yield start_container(monkeypatch, env)
     load_settings.cache_clear()
 
 
@@ -109,6 +104,16 @@ def browser(handlers):
     return FlowDriver(*handlers, site=SITE)
 
 
+
+
+def start_container(monkeypatch, env: dict[str, str]):
+    """Both handlers as a new container imports them, with `env` added to the environment."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    fresh_container(monkeypatch)
+    start = importlib.reload(importlib.import_module("start_handler"))
+    callback = importlib.reload(importlib.import_module("callback_handler"))
+    return start.handler, callback.handler
 
 
 def fresh_container(monkeypatch):

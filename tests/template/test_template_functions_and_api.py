@@ -12,6 +12,13 @@ SHARED_SETTINGS = {
     "TABLE_NAME",
     "ALLOW_ANONYMOUS_CONNECT",
     "RETURN_TO_ORIGIN",
+    # the builder's product on the pages, and where a layer's page templates are
+    "PRODUCT_NAME",
+    "LOGO_URL",
+    "ACCENT_COLOR",
+    "SUPPORT_URL",
+    "PRIVACY_POLICY_URL",
+    "PAGE_TEMPLATES_DIR",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",

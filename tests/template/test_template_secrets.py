@@ -16,6 +16,12 @@ NON_SECRET_PARAMETERS = {
     "ExistingClientSecretArn",
     "AllowAnonymousConnect",
     "ReturnToOrigin",
+    # the product on the pages: names and public URLs
+    "ProductName",
+    "LogoUrl",
+    "AccentColor",
+    "SupportUrl",
+    "PrivacyPolicyUrl",
 }
 
 

@@ -1,7 +1,32 @@
+import base64
+import hashlib
+
 import pytest
 
-from pd_connect import pages
+from pd_connect.config import Branding
 from pd_connect.failures import Reason
+from pd_connect.page_templates import BUILT_IN, load_page_templates
+from pd_connect.pages import Pages, accent_rule, contrast, default_pages
+
+pages = default_pages()
+BUILT_IN_CSS = (BUILT_IN / "style.css").read_text("utf-8")
+
+
+def sha256_source(css: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def branded(scopes: str = "read", **branding: str) -> Pages:
+    return Pages(load_page_templates(), Branding(**branding), scopes)
+
+
+ACME = dict(
+    product_name="Acme Status",
+    logo_url="https://cdn.acme.example/brand/logo.svg?v=2",
+    accent_color="#5b3cc4",
+    support_url="https://acme.example/support",
+    privacy_policy_url="https://acme.example/privacy",
+)
 
 
 def test_landing_links_to_authorize():
@@ -26,6 +51,15 @@ def test_non_https_avatars_are_dropped():
         page = pages.welcome(name="Ada", avatar_url=url, subdomain="acme", region="US", profile_loaded=True)
         assert "<img" not in page.body, url
         assert "img-src" not in page.content_security_policy, url
+
+
+def test_an_avatar_url_cannot_add_directives_to_the_csp():
+    # Its "host" would have gone into the header as is: img-src https://a.example;script-src 'unsafe-inline'
+    for url in ("https://a.example;script-src 'unsafe-inline'/x.png", "https://a.example;script-src:1/x.png", "https://good.example\\@evil.example/x.png"):
+        page = pages.welcome(name="Ada", avatar_url=url, subdomain="acme", region="US", profile_loaded=True)
+        assert "script-src" not in page.content_security_policy, url
+        assert "img-src" not in page.content_security_policy, url
+        assert "<img" not in page.body, url
 
 
 def test_quotes_in_avatar_url_cannot_break_out_of_the_attribute():
@@ -54,6 +88,131 @@ def test_cancelled_page_says_so():
 def test_profile_note_when_profile_not_loaded():
     page = pages.welcome(name="PagerDuty user", avatar_url=None, subdomain="acme", region="EU", profile_loaded=False)
     assert 'id="profile-note"' in page.body
+
+
+# --- branding -------------------------------------------------------------------------------
+
+
+def test_default_pages_have_exactly_todays_csp_and_the_built_in_stylesheet():
+    expected = f"default-src 'none'; style-src {sha256_source(BUILT_IN_CSS)}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    for page in (pages.landing(), pages.failure(Reason.STATE_UNKNOWN), pages.welcome(name="Ada", avatar_url=None, subdomain="a", region="US", profile_loaded=True)):
+        assert page.content_security_policy == expected
+        assert f"<style>{BUILT_IN_CSS}</style>" in page.body
+
+
+def test_default_pages_name_no_product_and_show_no_logo_or_footer():
+    body = pages.landing().body
+    assert "<h1>Connect your PagerDuty account</h1>" in body
+    assert "Link your PagerDuty user to this app." in body
+    assert 'id="logo"' not in body and "<footer" not in body
+
+
+def test_branded_csp_adds_the_logo_origin_and_nothing_else():
+    page = branded(**ACME).landing()
+    css = BUILT_IN_CSS + accent_rule("#5b3cc4")
+    assert page.content_security_policy == (
+        f"default-src 'none'; style-src {sha256_source(css)}; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'; img-src https://cdn.acme.example"
+    )
+
+
+def test_branded_welcome_allows_the_logo_and_the_avatar_origins_only():
+    page = branded(**ACME).welcome(name="Ada", avatar_url="https://secure.gravatar.com/a.png", subdomain="a", region="US", profile_loaded=True)
+    assert page.content_security_policy.endswith("; img-src https://cdn.acme.example https://secure.gravatar.com")
+
+
+def test_the_logo_origin_is_listed_once_when_the_avatar_shares_it():
+    page = branded(logo_url="https://img.example/logo.png").welcome(name="Ada", avatar_url="https://img.example/ada.png", subdomain="a", region="US", profile_loaded=True)
+    assert page.content_security_policy.endswith("; img-src https://img.example")
+
+
+def test_branded_landing_names_the_product_shows_the_logo_and_links():
+    body = branded(**ACME).landing().body
+    assert "<h1>Connect Acme Status to your PagerDuty account</h1>" in body
+    assert "<title>Connect Acme Status to your PagerDuty account</title>" in body
+    assert '<img class="logo" id="logo" src="https://cdn.acme.example/brand/logo.svg?v=2" alt="Acme Status">' in body
+    assert '<a id="support" href="https://acme.example/support">Support</a>' in body
+    assert '<a id="privacy-policy" href="https://acme.example/privacy">Privacy policy</a>' in body
+
+
+@pytest.mark.parametrize("page", ["landing", "failure", "welcome"])
+def test_every_page_carries_the_logo_and_footer(page):
+    brand = branded(**ACME)
+    response = {
+        "landing": brand.landing,
+        "failure": lambda: brand.failure(Reason.STATE_UNKNOWN),
+        "welcome": lambda: brand.welcome(name="Ada", avatar_url=None, subdomain="a", region="US", profile_loaded=False),
+    }[page]()
+    assert 'id="logo"' in response.body and 'id="support"' in response.body
+    assert "img-src https://cdn.acme.example" in response.content_security_policy
+
+
+def test_only_the_links_that_are_set_are_shown():
+    body = branded(privacy_policy_url="https://acme.example/privacy").landing().body
+    assert 'id="privacy-policy"' in body and 'id="support"' not in body
+
+
+def test_branding_values_are_escaped_where_shown():
+    brand = branded(
+        product_name='<b>Evil</b> "Co" & Sons',
+        logo_url='https://cdn.example/l.png?a=1&b="x"><script>',
+        support_url="https://acme.example/help?q=<x>&y='1'",
+    )
+    body = brand.landing().body
+    assert "<b>Evil</b>" not in body and "&lt;b&gt;Evil&lt;/b&gt; &quot;Co&quot; &amp; Sons" in body
+    assert "<script>" not in body
+    assert 'src="https://cdn.example/l.png?a=1&amp;b=&quot;x&quot;&gt;&lt;script&gt;"' in body
+    assert 'href="https://acme.example/help?q=&lt;x&gt;&amp;y=&#x27;1&#x27;"' in body
+
+
+def test_the_accent_colour_is_in_the_hashed_stylesheet():
+    page = branded(accent_color="#5b3cc4").landing()
+    assert ":root{--accent:#5b3cc4;--accent-hover:#49309d;--accent-text:#fff}" in page.body
+    assert "img-src" not in page.content_security_policy
+
+
+def test_a_light_accent_gets_dark_button_text():
+    assert "--accent-text:#1b1f1c" in accent_rule("#ffd400")
+    assert "--accent-text:#fff" in accent_rule("#1d4ed8")
+
+
+def test_contrast_is_wcags():
+    assert contrast((255, 255, 255), (0, 0, 0)) == pytest.approx(21)
+    assert contrast((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
+
+
+# --- permissions -----------------------------------------------------------------------------
+
+
+def listed(response) -> list[tuple[str, str]]:
+    import re
+
+    return re.findall(r'<li data-scope="([^"]*)">([^<]*)</li>', response.body)
+
+
+def test_landing_lists_what_the_requested_scopes_allow():
+    items = listed(branded("incidents.read incidents.write users:contact_methods.read oncalls.read custom.thing").landing())
+    assert items == [
+        ("incidents.read incidents.write", "See, create and change incidents"),
+        ("users:contact_methods.read", "See users&#x27; contact methods"),
+        ("oncalls.read", "See who is on call"),
+        ("custom.thing", "custom.thing"),
+    ]
+
+
+def test_welcome_lists_what_was_granted_not_what_was_requested():
+    page = branded("read write").welcome(name="Ada", avatar_url=None, subdomain="a", region="US", profile_loaded=True, granted_scopes="openid read")
+    assert [scope for scope, _ in listed(page)] == ["openid", "read"]
+
+
+def test_welcome_says_so_when_pagerduty_listed_no_scopes():
+    page = pages.welcome(name="Ada", avatar_url=None, subdomain="a", region="US", profile_loaded=True, granted_scopes="")
+    assert "PagerDuty did not say which permissions it granted." in page.body
+
+
+def test_an_unknown_scope_is_escaped_when_shown_as_itself():
+    items = listed(branded("<img>.read").landing())
+    assert items == [("&lt;img&gt;.read", "&lt;img&gt;.read")]
 
 
 @pytest.mark.parametrize(

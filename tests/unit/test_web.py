@@ -1,6 +1,6 @@
 import pytest
 
-from pd_connect import pages
+from pd_connect.pages import default_pages
 from pd_connect.failures import ConnectFailure, Reason
 from pd_connect.web import App, Response, parse_request
 
@@ -63,6 +63,7 @@ def test_cookies_from_a_cookie_header_when_no_list():
 
 
 def make_app():
+    pages = default_pages()
     app = App(render_failure=lambda failure: pages.failure(failure.reason))
 
     @app.get("/")
