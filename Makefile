@@ -7,12 +7,16 @@ PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast admin validate build checkov check bench deploy clean
+.PHONY: help run test test-fast admin validate build checkov check bench deploy clean examples-node
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt functions/requirements.txt
+# The Node.js example's packages, from its lockfile; only where npm is (CI installs it: .ci/run).
+NODE_EXAMPLE := examples/node/node_modules/.installed
+NODE_EXAMPLE_IF_NPM := $(if $(shell command -v npm 2>/dev/null),$(NODE_EXAMPLE))
+
+$(VENV)/.installed: requirements-dev.txt functions/requirements.txt examples/python/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
@@ -34,10 +38,16 @@ $(CHECKOV)/.installed: requirements-checkov.txt
 run: $(VENV)/.installed  ## Run the whole flow locally (embedded AWS + PagerDuty stand-in) on http://localhost:3000
 	$(PY) -m local.stack $(ARGS)
 
-test: $(VENV)/.installed  ## Run every test: unit, moto, local HTTP stack, template, headless Chromium
+$(NODE_EXAMPLE): examples/node/package-lock.json
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+examples-node: $(NODE_EXAMPLE)  ## Install the Node.js example's packages (npm ci, from its lockfile)
+
+test: $(VENV)/.installed $(NODE_EXAMPLE_IF_NPM)  ## Run every test: unit, moto, local HTTP stack, template, examples, headless Chromium
 	$(PY) -m pytest
 
-test-fast: $(VENV)/.installed  ## Run the tests that need no browser
+test-fast: $(VENV)/.installed $(NODE_EXAMPLE_IF_NPM)  ## Run the tests that need no browser
 	$(PY) -m pytest -m "not browser"
 
 admin: $(VENV)/.installed  ## Operate stored connections: make admin ARGS="list" (show|refresh|delete KEY, --json)
@@ -61,4 +71,4 @@ deploy: build  ## Build, then deploy with SAM's guided prompts
 	$(SAM) deploy --guided
 
 clean:  ## Remove build output and test artifacts
-	rm -rf .aws-sam test-artifacts .pytest_cache
+	rm -rf .aws-sam test-artifacts .pytest_cache examples/node/node_modules

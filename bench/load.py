@@ -37,7 +37,7 @@ class LocalStack:
         self.port = free_port()
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
-        env = handler_environment(PORT=str(self.port), PYTHONUNBUFFERED="1")
+        env = handler_environment(PORT=str(self.port), LAMBDA_PORT=str(free_port()), PYTHONUNBUFFERED="1")
         for name in (
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",

@@ -161,3 +161,18 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
 def load_settings(*, needs_secrets: bool) -> Settings:
     """Settings for this container (cached: the environment doesn't change under a running Lambda)."""
     return settings_from(os.environ, needs_secrets=needs_secrets)
+
+
+# A function name, or a full/partial ARN (with an optional version or alias), as Lambda's Invoke takes it.
+_TOKEN_FUNCTION = re.compile(
+    r"(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?"
+)
+
+
+def token_function_name(env: Mapping[str, str] | None = None) -> str:
+    """PD_CONNECT_TOKEN_FUNCTION: the token function the library invokes instead of reading the
+    table itself (README: "Use connections from any backend"); "" = read the table directly."""
+    value = (os.environ if env is None else env).get("PD_CONNECT_TOKEN_FUNCTION", "").strip()
+    if value and not _TOKEN_FUNCTION.fullmatch(value):
+        raise ConfigError(f"PD_CONNECT_TOKEN_FUNCTION must be a Lambda function name or ARN, got {value!r}")
+    return value

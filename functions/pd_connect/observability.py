@@ -63,3 +63,9 @@ def instrumented(handler):
     """Wrap a Lambda handler: Lambda context in every log line, metrics flushed, cold start counted."""
     with_context = logger.inject_lambda_context(log_event=False, clear_state=True)(handler)
     return metrics.log_metrics(capture_cold_start_metric=True)(with_context)
+
+
+def record_token_error(error_code: str) -> None:
+    """Count a token-function request answered with an error, by its code."""
+    with single_metric(name="TokenFunctionErrors", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="error", value=error_code)

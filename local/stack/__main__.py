@@ -18,6 +18,7 @@ from .template import TemplateError, load_template
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_PORT = 3000
+DEFAULT_LAMBDA_PORT = 3001  # `sam local start-lambda`'s default
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,14 +77,21 @@ def _parameter_overrides(text: str) -> dict[str, str]:
     return {key: value for key, _, value in pairs}
 
 
+def _port(name: str, default: int) -> int:
+    setting = os.environ.get(name, str(default))
+    if not setting.isdigit() or not 0 <= int(setting) <= 65535:
+        raise ValueError(f"{name} must be a port number, got {setting!r}")
+    return int(setting)
+
+
 def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStack:
-    port_setting = os.environ.get("PORT", str(DEFAULT_PORT))
-    if not port_setting.isdigit() or not 0 <= int(port_setting) <= 65535:
-        raise ValueError(f"PORT must be a port number, got {port_setting!r}")
+    port, lambda_port = _port("PORT", DEFAULT_PORT), _port("LAMBDA_PORT", DEFAULT_LAMBDA_PORT)
     try:
-        running = start_stack(template, port=int(port_setting), env=dict(os.environ), parameters=parameters)
+        running = start_stack(template, port=port, env=dict(os.environ), parameters=parameters, lambda_port=lambda_port)
     except OSError as exc:
-        raise OSError(f"cannot start (is port {port_setting} taken? set PORT): {exc.strerror or exc}") from exc
+        raise OSError(
+            f"cannot start (is port {port} or {lambda_port} taken? set PORT or LAMBDA_PORT): {exc.strerror or exc}"
+        ) from exc
     aws = running.aws
     where = "embedded moto" if aws.embedded else "AWS_ENDPOINT_URL"
     print("PagerDuty Connect, running locally", flush=True)
@@ -95,6 +103,14 @@ def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStac
     print(f"  PagerDuty  {running.pagerduty.description}")
     for route in running.template.routes:
         print(f"  Route      {route.route_key} -> {route.function_id}")
+    if running.lambda_endpoint:
+        print(f"  Lambda     {running.lambda_endpoint} (Invoke API) -> {', '.join(running.invocable)}")
+        print(
+            f"             AWS_ACCESS_KEY_ID={aws.environment()['AWS_ACCESS_KEY_ID']} "
+            f"AWS_SECRET_ACCESS_KEY={aws.environment()['AWS_SECRET_ACCESS_KEY']} AWS_REGION={aws.region} \\\n"
+            f"             aws lambda invoke --endpoint-url {running.lambda_endpoint} --function-name {running.invocable[0]} "
+            "--cli-binary-format raw-in-base64-out --payload '{\"action\":\"status\",\"app_user_id\":\"user-42\"}' /dev/stdout"
+        )
     print(f"\n  Open {running.landing_url}", flush=True)
     return running
 

@@ -17,6 +17,7 @@ from .api_gateway import LocalApiGateway
 from .aws import LocalAws, point_process_at, start_aws
 from .event_console import EventConsole
 from .intrinsics import Resolver, environment_of, runtime_logging_environment
+from .lambda_invoke import LocalLambdaInvoke
 from .lambda_runtime import load_function
 from .pagerduty import PagerDuty, start_pagerduty
 from .provision import STACK_NAME, provision
@@ -35,6 +36,8 @@ class RunningStack:
     pagerduty: PagerDuty
     template: Template
     _exit: contextlib.ExitStack
+    lambda_endpoint: str = ""  # the Invoke API for functions without routes; "" when there are none
+    invocable: tuple[str, ...] = ()  # those functions' logical ids
 
     def stop(self) -> None:
         self._exit.close()
@@ -52,15 +55,27 @@ def pseudo_parameters(aws: LocalAws) -> dict[str, str]:
 
 
 def start_stack(
-    template_path: Path, *, port: int, env: Mapping[str, str], parameters: Mapping[str, str] | None = None
+    template_path: Path,
+    *,
+    port: int,
+    env: Mapping[str, str],
+    parameters: Mapping[str, str] | None = None,
+    lambda_port: int = 0,
 ) -> RunningStack:
-    """`parameters`: template parameter values, as `sam deploy --parameter-overrides` would set them."""
+    """`parameters`: template parameter values, as `sam deploy --parameter-overrides` would set them.
+    `lambda_port`: where the Invoke API serves the functions that have no route (0: any free port)."""
     template = load_template(template_path)
     if not template.routes:
         raise TemplateError(f"{template.path.name} has no HttpApi routes to serve")
     with contextlib.ExitStack() as exit_stack:
         gateway = LocalApiGateway(host=BIND_HOST, port=port)
         exit_stack.callback(gateway.stop)
+        routed = {route.function_id for route in template.routes}
+        invocable = tuple(sorted(set(template.functions) - routed))
+        invoke_api = None
+        if invocable:
+            invoke_api = LocalLambdaInvoke(host=BIND_HOST, port=lambda_port)
+            exit_stack.callback(invoke_api.stop)
         base_url = f"http://{PAGE_HOST}:{gateway.port}"
         redirect_uri = f"{base_url}/callback"
 
@@ -81,17 +96,27 @@ def start_stack(
             **pagerduty.function_environment,
             **aws.environment(),
         }
-        routed = {route.function_id for route in template.routes}
         streamed = {mapping.function_id for mapping in template.stream_mappings}
-        os.environ.update(_one_environment(template, resolver, overrides, routed | streamed))
+        loaded = routed | streamed | set(invocable)
+        os.environ.update(_one_environment(template, resolver, overrides, loaded))
         functions = {
             function_id: load_function(template.functions[function_id], region=aws.region, account_id=aws.account_id)
-            for function_id in sorted(routed | streamed)
+            for function_id in sorted(loaded)
         }
         if template.stream_mappings:
             _start_event_path(template, resolver, aws, functions, exit_stack)
         gateway.start(RouteTable(template.routes), {f: functions[f] for f in routed})
-        running = RunningStack(f"{base_url}/", aws, pagerduty, template, exit_stack.pop_all())
+        if invoke_api is not None:
+            invoke_api.start({f: functions[f] for f in invocable}, access_key_id=aws.environment()["AWS_ACCESS_KEY_ID"])
+        running = RunningStack(
+            f"{base_url}/",
+            aws,
+            pagerduty,
+            template,
+            exit_stack.pop_all(),
+            lambda_endpoint=invoke_api.endpoint_url if invoke_api else "",
+            invocable=invocable,
+        )
     return running
 
 

@@ -65,7 +65,7 @@ def start_local_stack(*extra_args: str):
     """`python -m local.stack` in its own process, as `make run` starts it; yields RunningStack."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PD_"))}
-    env.update(PORT=str(port), PYTHONUNBUFFERED="1")
+    env.update(PORT=str(port), LAMBDA_PORT=str(_free_port()), PYTHONUNBUFFERED="1")
     process = scanned_popen(
         [sys.executable, "-m", "local.stack", *extra_args], cwd=REPOSITORY, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, source="local stack (browser tests)",

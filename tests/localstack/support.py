@@ -102,7 +102,8 @@ class StackProcess:
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         child_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PD_"))}
-        child_env.update(PYTHONUNBUFFERED="1", **(env or {}))
+        # Its own Invoke API port too: two stacks (or `make run`) must not collide on 3001.
+        child_env.update({"PYTHONUNBUFFERED": "1", "LAMBDA_PORT": str(free_port()), **(env or {})})
         self.process = scanned_popen(
             [sys.executable, "-m", "local.stack", *args],
             cwd=REPOSITORY,

@@ -4,7 +4,10 @@ import re
 
 from sam_template import deployed, resource, resources_of_type, translated
 
-ALARMS = {"ServerErrorsAlarm", "ApiThrottlingAlarm", "FunctionThrottlingAlarm", "SecurityEventsAlarm", "EventDeliveryAlarm"}
+ALARMS = {
+    "ServerErrorsAlarm", "ApiThrottlingAlarm", "FunctionThrottlingAlarm", "SecurityEventsAlarm", "EventDeliveryAlarm",
+    "TokenFunctionThrottlingAlarm",
+}
 TOPIC = {"Ref": "AlarmTopic"}
 
 
@@ -49,6 +52,12 @@ def test_no_alarm_fires_for_lack_of_traffic():
     treatments = {_alarm(logical_id)["TreatMissingData"] for logical_id in ALARMS}
 
     assert treatments == {"notBreaching"}
+
+
+def test_token_function_throttling_alarm_watches_its_throttles():
+    assert _metrics_watched("TokenFunctionThrottlingAlarm") == [
+        ("AWS/Lambda", "Throttles", {"FunctionName": {"Ref": "TokenFunction"}})
+    ]
 
 
 def test_server_errors_alarm_watches_this_apis_5xx_responses():

@@ -4,7 +4,7 @@ import json
 
 from sam_template import environment, http_api_routes, resource, resources_of_type, translated
 
-FUNCTIONS = ("StartFunction", "CallbackFunction")
+FUNCTIONS = ("StartFunction", "CallbackFunction", "TokenFunction")
 SHARED_SETTINGS = {
     "PD_CLIENT_ID",
     "PD_SCOPES",
@@ -23,7 +23,7 @@ SHARED_SETTINGS = {
 }
 
 
-def test_both_functions_run_python_3_13_on_arm64():
+def test_every_function_runs_python_3_13_on_arm64():
     template = translated()
     platforms = {
         function_id: (resource(template, function_id)["Properties"]["Runtime"],
@@ -34,14 +34,19 @@ def test_both_functions_run_python_3_13_on_arm64():
     assert platforms == {
         "StartFunction": ("python3.13", ["arm64"]),
         "CallbackFunction": ("python3.13", ["arm64"]),
+        "TokenFunction": ("python3.13", ["arm64"]),
     }
 
 
-def test_handlers_are_the_start_and_callback_modules():
+def test_handlers_are_the_start_callback_and_token_modules():
     template = translated()
     handlers = {function_id: resource(template, function_id)["Properties"]["Handler"] for function_id in FUNCTIONS}
 
-    assert handlers == {"StartFunction": "start_handler.handler", "CallbackFunction": "callback_handler.handler"}
+    assert handlers == {
+        "StartFunction": "start_handler.handler",
+        "CallbackFunction": "callback_handler.handler",
+        "TokenFunction": "token_handler.handler",
+    }
 
 
 def test_start_function_reads_the_shared_settings_and_where_the_link_signing_key_is():
@@ -54,6 +59,10 @@ def test_callback_function_also_reads_where_the_token_key_client_secret_and_resu
         "CLIENT_SECRET_ID",
         "RESULT_SIGNING_KEY_ID",
     }
+
+
+def test_token_function_reads_the_shared_settings_and_where_the_token_key_is():
+    assert set(environment(translated(), "TokenFunction")) == SHARED_SETTINGS | {"TOKEN_KEY_ID"}
 
 
 def test_the_api_has_exactly_three_get_routes():
@@ -118,6 +127,7 @@ def test_each_function_logs_to_its_own_log_group_that_expires():
         "/aws/lambda/${StartFunction}",
         "/aws/lambda/${CallbackFunction}",
         "/aws/lambda/${EventsFunction}",
+        "/aws/lambda/${TokenFunction}",
     }
     assert all(isinstance(days, int) and 0 < days <= 365 for days in log_groups.values())
 

@@ -7,7 +7,7 @@ import pytest
 
 from sam_template import environment, resource, translated
 
-FUNCTIONS = ("StartFunction", "CallbackFunction")
+FUNCTIONS = ("StartFunction", "CallbackFunction", "TokenFunction")
 NON_SECRET_PARAMETERS = {
     "PagerDutyClientId",
     "PagerDutyScopes",
