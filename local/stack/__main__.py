@@ -105,10 +105,11 @@ def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStac
         print(f"  Route      {route.route_key} -> {route.function_id}")
     if running.lambda_endpoint:
         print(f"  Lambda     {running.lambda_endpoint} (Invoke API) -> {', '.join(running.invocable)}")
+        example = "TokenFunction" if "TokenFunction" in running.invocable else running.invocable[0]
         print(
             f"             AWS_ACCESS_KEY_ID={aws.environment()['AWS_ACCESS_KEY_ID']} "
             f"AWS_SECRET_ACCESS_KEY={aws.environment()['AWS_SECRET_ACCESS_KEY']} AWS_REGION={aws.region} \\\n"
-            f"             aws lambda invoke --endpoint-url {running.lambda_endpoint} --function-name {running.invocable[0]} "
+            f"             aws lambda invoke --endpoint-url {running.lambda_endpoint} --function-name {example} "
             "--cli-binary-format raw-in-base64-out --payload '{\"action\":\"status\",\"app_user_id\":\"user-42\"}' /dev/stdout"
         )
     print(f"\n  Open {running.landing_url}", flush=True)

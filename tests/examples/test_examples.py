@@ -58,7 +58,7 @@ def stack():
     ) as process:
         process.wait_for(f"Open http://localhost:{port}/", timeout=120)
         yield Stack(process, port, app_port)
-        assert process.stop(signal.SIGINT) == 0
+        assert process.stop(signal.SIGINT, timeout=20) == 0  # a loaded CI machine stops slowly
 
 
 def _command(language: str) -> list[str]:
