@@ -13,7 +13,8 @@ runs the unmodified handler in this process, so boto3, the AWS SDK for JavaScrip
   404 ResourceNotFoundException (unknown function, or a qualifier other than $LATEST),
   400 InvalidRequestContentException (a body that is not JSON), 413 RequestTooLargeException
   (over 6 MB, the synchronous payload quota), 403 for a request not signed with this run's
-  access key or sent by a web page (an Origin header), 404 UnknownOperationException otherwise.
+  access key (its SigV4 signature checked as the embedded AWS checks it, local/stack/aws_guard.py)
+  or sent by a web page (Origin, Sec-Fetch-*), 404 UnknownOperationException otherwise.
 
 A function is named by its logical id (TokenFunction), its ARN or a partial ARN, with an optional
 `:$LATEST`. Like one Lambda execution environment each function serves one event at a time;
@@ -36,6 +37,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from .api_gateway import host_allowed
+from .aws_guard import AwsGuard, RunKey
 from .lambda_runtime import InvocationFailed, LocalFunction
 
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda quota: 6 MB request and response, synchronous
@@ -55,7 +57,8 @@ class LocalLambdaInvoke:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._functions: Mapping[str, LocalFunction] = {}
         self._access_key_id = ""
-        self._server = make_server(host, port, self._wsgi, threaded=True)
+        self._guarded = AwsGuard(self._wsgi, None)
+        self._server = make_server(host, port, lambda environ, start: self._guarded(environ, start), threaded=True)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -67,10 +70,12 @@ class LocalLambdaInvoke:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, functions: Mapping[str, LocalFunction], *, access_key_id: str) -> None:
-        """Serve `functions` to requests signed with `access_key_id` (the run's AWS credentials)."""
+    def start(self, functions: Mapping[str, LocalFunction], *, access_key_id: str, run_key: RunKey | None) -> None:
+        """Serve `functions` to requests signed with the run's AWS credentials: `run_key`'s signature
+        is verified as the embedded AWS verifies it (aws_guard), else `access_key_id` is required."""
         self._functions = dict(functions)
         self._access_key_id = access_key_id
+        self._guarded = AwsGuard(self._wsgi, run_key)  # and no browser request, with or without a key
         # A short poll: stopping the stack waits for it (Ctrl-C should feel instant).
         self._thread = threading.Thread(
             target=lambda: self._server.serve_forever(poll_interval=0.1), name="lambda-invoke", daemon=True
@@ -101,8 +106,6 @@ class LocalLambdaInvoke:
     def _respond(self, request: Request, request_id: str) -> tuple[Response, str]:
         if not host_allowed(request.host):  # as the local API: no DNS-rebound names
             return _error(403, "AccessDeniedException", "Host not allowed"), "-"
-        if request.headers.get("Origin") is not None:  # a web page: refused, as the embedded AWS does
-            return _error(403, "AccessDeniedException", "Browser requests are refused"), "-"
         credential = _CREDENTIAL.search(request.headers.get("Authorization", ""))
         if credential is None or not self._access_key_id or credential.group(1) != self._access_key_id:
             return _error(403, "UnrecognizedClientException", "The security token included in the request is invalid."), "-"

@@ -107,7 +107,11 @@ def start_stack(
             _start_event_path(template, resolver, aws, functions, exit_stack)
         gateway.start(RouteTable(template.routes), {f: functions[f] for f in routed})
         if invoke_api is not None:
-            invoke_api.start({f: functions[f] for f in invocable}, access_key_id=aws.environment()["AWS_ACCESS_KEY_ID"])
+            invoke_api.start(
+                {f: functions[f] for f in invocable},
+                access_key_id=aws.environment()["AWS_ACCESS_KEY_ID"],
+                run_key=aws.run_key,
+            )
         running = RunningStack(
             f"{base_url}/",
             aws,

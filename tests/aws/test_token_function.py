@@ -65,8 +65,14 @@ def service(aws, *, offset: float = 0.0) -> TokenService:
     return TokenService(AccessTokens(settings, ConnectionStore(aws.dynamodb, aws.table_name, cipher, clock=clock), cipher, clock=clock))
 
 
-def linked(browser, app_user: str, login: str = "PADA001") -> dict:
-    return browser.connect(login=login, query="link=" + quote(sign_link(LINK_SIGNING_KEY, app_user)))
+def linked(browser, app_user: str, login: str = "PADA001", *, confirm: bool = True) -> dict:
+    """A linked flow for `app_user`, confirmed by the app (as its return route would) unless not."""
+    result = browser.connect(login=login, query="link=" + quote(sign_link(LINK_SIGNING_KEY, app_user)))
+    if confirm:
+        from pd_connect.confirmations import confirm_connection
+
+        confirm_connection(returned_result(result), app_user)
+    return result
 
 
 # --- get_token ----------------------------------------------------------------------------------
@@ -363,13 +369,17 @@ def test_with_the_setting_get_access_token_and_pagerduty_client_use_the_token_fu
     from pd_connect.access_tokens import get_access_token
     from pd_connect.pagerduty_client import PagerDutyClient
 
-    linked(browser, "user-42")
+    result = returned_result(linked(browser, "user-42", confirm=False))
+    from pd_connect.token_function.client import default_token_function_client
+
+    confirmed = default_token_function_client("TokenFunction").confirm(result, "user-42")  # through the library
     token = get_access_token(app_user_id="user-42")
     me = PagerDutyClient(app_user_id="user-42").get("/users/me")
 
     assert users_me(standin, {"access_token": token, "api_base": standin.base_url}) == 200
     assert me.status_code == 200 and me.json()["user"]["name"] == "Ada Lovelace"
-    assert {r["action"] for r in library_without_grants.requests} == {"get_token"}
+    assert confirmed["connection"] == "PACMEUS/PADA001/user-42"
+    assert {r["action"] for r in library_without_grants.requests} == {"confirm", "get_token"}
 
 
 def test_with_the_setting_a_401_asks_the_token_function_to_refresh_past_that_version(
@@ -407,3 +417,52 @@ def test_a_function_error_from_lambda_is_token_refresh_failed_without_lambdas_pa
     with pytest.raises(TokenRefreshFailed) as raised:
         TokenFunctionClient(Crashing(), "TokenFunction").get(ConnectionKey.parse(KEY))
     assert "pdus" not in str(raised.value) and "Unhandled" in str(raised.value)
+
+
+# --- confirm -------------------------------------------------------------------------------------
+
+
+def returned_result(result: dict) -> str:
+    """The signed result a linked flow's 303 carries back to the app."""
+    from urllib.parse import parse_qs, urlsplit
+
+    assert result["statusCode"] == 303, result
+    return parse_qs(urlsplit(result["headers"]["Location"]).query)["pagerduty_result"][0]
+
+
+def test_confirm_makes_a_linked_connection_usable_and_answers_it_without_tokens(token_function, browser, standin):
+    result = returned_result(linked(browser, "user-42", confirm=False))
+    before = invoke(token_function, {"action": "get_token", "app_user_id": "user-42"})
+    answer = invoke(token_function, {"action": "confirm", "result": result, "app_user_id": "user-42"})
+    after = invoke(token_function, {"action": "get_token", "app_user_id": "user-42"})
+
+    assert before["error"] == "connection_not_found"  # unconfirmed: never handed out
+    assert answer["ok"] is True and answer["connection"] == "PACMEUS/PADA001/user-42"
+    assert answer["user_name"] == "Ada Lovelace" and "pdus" not in json.dumps(answer)
+    assert after["ok"] is True and users_me(standin, after) == 200
+
+
+def test_confirm_by_another_app_user_discards_the_connection(token_function, browser):
+    result = returned_result(linked(browser, "eve", confirm=False))
+    stolen = invoke(token_function, {"action": "confirm", "result": result, "app_user_id": "alice"})
+    genuine = invoke(token_function, {"action": "confirm", "result": result, "app_user_id": "eve"})
+
+    assert (stolen["error"], stolen["retryable"]) == ("app_user_mismatch", False)
+    assert genuine["error"] == "result_already_used"
+    for user in ("eve", "alice"):
+        assert invoke(token_function, {"action": "status", "app_user_id": user})["connections"] == []
+
+
+def test_a_result_is_confirmed_once(token_function, browser):
+    result = returned_result(linked(browser, "user-42", confirm=False))
+    assert invoke(token_function, {"action": "confirm", "result": result, "app_user_id": "user-42"})["ok"] is True
+
+    again = invoke(token_function, {"action": "confirm", "result": result, "app_user_id": "user-42"})
+    assert again["error"] == "result_already_used"
+
+
+@pytest.mark.parametrize("result", ["x.y.z", "not-a-jws", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyLTQyIn0."])
+def test_a_forged_or_malformed_result_is_result_rejected(token_function, aws, result):
+    answer = invoke(token_function, {"action": "confirm", "result": result, "app_user_id": "user-42"})
+
+    assert (answer["error"], answer["retryable"]) == ("result_rejected", False)

@@ -125,10 +125,13 @@ def test_a_payload_over_six_megabytes_is_request_too_large(stack):
 
 
 def test_a_request_signed_with_another_access_key_is_refused(stack):
-    client = stack.client(aws_access_key_id="AKIAOTHERKEY", aws_secret_access_key="x")
-    with pytest.raises(ClientError) as raised:
-        client.invoke(FunctionName="TokenFunction", Payload=b"{}")
-    assert raised.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    for credentials in (
+        {"aws_access_key_id": "AKIAOTHERKEY0000000", "aws_secret_access_key": "x"},
+        {"aws_secret_access_key": "not-this-runs-secret"},  # the run's key id, signed with another secret
+    ):
+        with pytest.raises(ClientError) as raised:
+            stack.client(**credentials).invoke(FunctionName="TokenFunction", Payload=b"{}")
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
 def test_a_web_page_cannot_invoke(stack):

@@ -60,7 +60,12 @@ def test_each_secret_is_readable_only_by_the_function_that_needs_it():
         secret: {f for f in FUNCTIONS if ("secretsmanager:GetSecretValue", secret) in _grants(f)}
         for secret in (CLIENT_SECRET, LINK_KEY, RESULT_KEY)
     }
-    assert readers == {CLIENT_SECRET: {"CallbackFunction"}, LINK_KEY: {"StartFunction"}, RESULT_KEY: {"CallbackFunction"}}
+    # The token function refreshes (client secret) and confirms (result key); only the builder mints links.
+    assert readers == {
+        CLIENT_SECRET: {"CallbackFunction", "TokenFunction"},
+        LINK_KEY: {"StartFunction"},
+        RESULT_KEY: {"CallbackFunction", "TokenFunction"},
+    }
 
 
 def test_events_function_may_only_read_the_tables_stream_put_events_on_its_bus_and_report_undelivered_batches():
@@ -101,9 +106,11 @@ def test_token_function_may_read_lease_refresh_and_delete_connections_query_by_a
     assert _grants("TokenFunction") == {
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:PutItem", TABLE),
         ("dynamodb:DeleteItem", TABLE),
         ("dynamodb:Query", BY_APP_USER_INDEX),
         ("secretsmanager:GetSecretValue", CLIENT_SECRET),
+        ("secretsmanager:GetSecretValue", RESULT_KEY),
         ("kms:Decrypt", TOKEN_KEY),
         ("kms:Encrypt", TOKEN_KEY),
     }
@@ -134,6 +141,17 @@ def test_only_the_callback_and_the_token_function_may_use_the_token_key():
     roles = {function_role_id(template, f): f for f in ("CallbackFunction", "TokenFunction")}
 
     assert _roles_and_policies_granting_on(TOKEN_KEY) == set(roles)
+
+
+def test_only_the_callback_and_the_token_function_may_read_the_oauth_client_secret():
+    template = translated()
+    roles = {function_role_id(template, f): f for f in ("CallbackFunction", "TokenFunction")}
+
+    assert _roles_and_policies_granting_on(CLIENT_SECRET) == set(roles)
+
+
+def test_the_token_function_cannot_read_the_link_signing_key():
+    assert LINK_KEY not in {target for _, target in _grants("TokenFunction")}
 
 
 def test_the_invoke_policy_grants_exactly_lambda_invoke_on_the_token_function_and_is_attached_to_nothing():

@@ -61,8 +61,12 @@ def test_callback_function_also_reads_where_the_token_key_client_secret_and_resu
     }
 
 
-def test_token_function_reads_the_shared_settings_and_where_the_token_key_is():
-    assert set(environment(translated(), "TokenFunction")) == SHARED_SETTINGS | {"TOKEN_KEY_ID"}
+def test_token_function_reads_where_the_token_key_client_secret_and_result_key_are_but_not_the_link_key():
+    assert set(environment(translated(), "TokenFunction")) == SHARED_SETTINGS | {
+        "TOKEN_KEY_ID",
+        "CLIENT_SECRET_ID",
+        "RESULT_SIGNING_KEY_ID",
+    }
 
 
 def test_the_api_has_exactly_three_get_routes():

@@ -27,7 +27,7 @@ from enum import Enum
 from typing import Any
 
 from ..access_tokens import AccessToken
-from ..connections import ConnectionKey, StoredConnection
+from ..connections import ACCOUNT_ID, ConnectionKey, StoredConnection
 from ..links import APP_USER_ID
 
 ACTIONS = ("get_token", "status", "confirm", "disconnect")
@@ -35,7 +35,6 @@ MAX_REQUEST_BYTES = 16 * 1024  # the largest real request (confirm) is under 3 K
 MAX_KEY_LENGTH = 300
 MAX_RESULT_LENGTH = 4096
 _FIELD_NAME = re.compile(r"[a-z_]{1,40}")
-_ACCOUNT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")  # a PagerDuty account id (or, without one, its subdomain)
 
 
 class ErrorCode(Enum):
@@ -187,7 +186,7 @@ def _selector(event: dict) -> Selector:
     if not app_user_id:
         raise _bad("give connection, or app_user_id (+ account_id)")
     account_id = event.get("account_id", "")
-    if account_id != "" and not (isinstance(account_id, str) and _ACCOUNT_ID.fullmatch(account_id)):
+    if account_id != "" and not (isinstance(account_id, str) and ACCOUNT_ID.fullmatch(account_id)):
         raise _bad("account_id must be a PagerDuty account id")
     return Selector(app_user_id=app_user_id, account_id=account_id)
 

@@ -21,6 +21,14 @@ from ..access_tokens import (
     TokenRefreshFailed,
     default_access_tokens,
 )
+from ..confirmations import (
+    AppUserMismatch,
+    ConfirmationUnavailable,
+    ResultAlreadyUsed,
+    ResultExpired,
+    ResultRejected,
+    default_confirmations,
+)
 from ..connections import ConnectionKey
 from ..disconnect import REVOKE_IN_PAGERDUTY
 from ..failures import ConnectFailure, Reason
@@ -112,6 +120,16 @@ def _as_error(exc: Exception) -> TokenFunctionError | None:
     if isinstance(exc, TokenRefreshFailed):
         code = ErrorCode.NOT_CONFIGURED if exc.reason is Reason.SECRET_NOT_SET else ErrorCode.UNAVAILABLE
         return TokenFunctionError(code, str(exc))
+    confirm_codes = {
+        ResultRejected: ErrorCode.RESULT_REJECTED,
+        ResultExpired: ErrorCode.RESULT_EXPIRED,
+        ResultAlreadyUsed: ErrorCode.RESULT_ALREADY_USED,
+        AppUserMismatch: ErrorCode.APP_USER_MISMATCH,
+        ConfirmationUnavailable: ErrorCode.UNAVAILABLE,
+    }
+    for confirm_error, code in confirm_codes.items():
+        if isinstance(exc, confirm_error):
+            return TokenFunctionError(code, str(exc))
     if isinstance(exc, ConnectFailure):  # reading the index or deleting failed
         code = ErrorCode.NOT_CONFIGURED if exc.reason is Reason.SECRET_NOT_SET else ErrorCode.UNAVAILABLE
         return TokenFunctionError(code, f"{exc.reason.code} ({exc.detail})")
@@ -126,4 +144,6 @@ def _where(exc: Exception) -> str:
 
 def default_token_service() -> TokenService:
     """The container's service, wired from the environment (the token function's settings)."""
-    return TokenService(default_access_tokens())
+    # confirm_connection's own wiring (TABLE_NAME, RESULT_SIGNING_KEY_ID), made at start so a
+    # missing setting fails the cold start by name rather than the first confirm.
+    return TokenService(default_access_tokens(), confirm=default_confirmations().confirm)
