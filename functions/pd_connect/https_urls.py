@@ -1,8 +1,8 @@
 """https URLs a page may link to or load from, and their origins for the Content-Security-Policy.
 
-An origin goes into a CSP header, so its host must be a plain DNS name: anything else (`;`,
-quotes, spaces) could add directives to the policy, and a user name or a backslash (which browsers
-read as `/`) could make the browser load from another host than the one allowed.
+An origin goes into a CSP header, so it is rebuilt from the parsed host and port, never copied:
+"https://a.example;report-uri x/", a user name, a backslash (which browsers read as `/`), an IP
+literal or a non-Latin-1 host (which could not be sent as a header) gives no origin at all.
 """
 
 from __future__ import annotations
@@ -10,29 +10,26 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-MAX_LENGTH = 2048
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-# A pattern string, compiled on first use (re caches it): a compile at import is cold start for
+# An ASCII DNS name (letters, digits, hyphens; dot-separated labels), as CSP's host-source allows.
+# Pattern strings, compiled on first use (re caches them): a compile at import is cold start for
 # every container, and most never see a URL to check.
-_HOST = rf"{_LABEL}(?:\.{_LABEL})*"
+_HOST = r"(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_AUTHORITY = r"(?P<host>[^:/?#]+)(:(?P<port>[0-9]{1,5}))?"
 
 
 def https_origin(url: str | None) -> str:
-    """`https://host[:port]` of an https URL with a plain host, or "" for anything else
-    (http:, javascript:, data:, user names, odd characters, junk)."""
-    url = (url or "").strip()
-    if not url or len(url) > MAX_LENGTH:
+    """The origin of an https URL with an ASCII host name and no userinfo, or "" for anything else
+    (http:, javascript:, data:, IP literals, junk)."""
+    if not url or not isinstance(url, str):
         return ""
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # a port that is not a number, a malformed IPv6 literal
+        parts = urlsplit(url.strip())
+    except ValueError:
         return ""
-    host = parts.hostname or ""
-    if parts.scheme != "https" or "@" in parts.netloc or not re.fullmatch(_HOST, host):
+    authority = re.fullmatch(_AUTHORITY, parts.netloc)
+    if parts.scheme != "https" or authority is None or not re.fullmatch(_HOST, authority["host"]):
         return ""
-    # Only the host reaches the header (the rest of the URL is escaped where it is shown), so only
-    # the host is held to this: "host:" with an empty port, a backslash, spaces all fail here.
-    if parts.netloc.lower() not in (host, f"{host}:{port}"):
+    port = authority["port"]
+    if port is not None and not 0 < int(port) < 65536:
         return ""
-    return f"https://{host}" if port in (None, 443) else f"https://{host}:{port}"
+    return f"https://{authority['host'].lower()}" + (f":{int(port)}" if port else "")
