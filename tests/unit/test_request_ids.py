@@ -3,7 +3,7 @@ requests apart (missing, repeated, or from `sam local start-api`, which sends on
 
 import json
 
-from pd_connect import pages
+from pd_connect.pages import default_pages
 from pd_connect.web import App, _RequestIds, parse_request
 
 
@@ -44,7 +44,8 @@ def test_parse_request_and_log_lines_carry_distinct_ids_for_repeated_events(capf
     event = {"rawPath": "/missing", "requestContext": {"http": {"method": "GET"}, "requestId": "same"}}
     assert parse_request(event).request_id != parse_request(event).request_id
 
-    app = App(render_failure=lambda reason: pages.failure(reason))
+    pages = default_pages()
+    app = App(render_failure=lambda failure: pages.failure(failure.reason))
     app.resolve(event)
     app.resolve(event)
     lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"connect flow failed"' in line]
