@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast admin validate build checkov check bench deploy clean examples-node
+.PHONY: help run test test-fast admin validate build checkov check bench mutants deploy clean examples-node
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,8 +67,11 @@ check: validate build checkov  ## Infrastructure checks CI runs before the tests
 bench: $(VENV)/.installed  ## Benchmark: cold start, remote calls, zip size, latency, load; table + bench-results/bench.json
 	$(PY) -m bench
 
+mutants: $(VENV)/.installed  ## Mutation check: each pinned mutant of the critical modules against its tests (slow; not in CI)
+	$(PY) -m mutation $(ARGS)
+
 deploy: build  ## Build, then deploy with SAM's guided prompts
 	$(SAM) deploy --guided
 
 clean:  ## Remove build output and test artifacts
-	rm -rf .aws-sam test-artifacts .pytest_cache examples/node/node_modules
+	rm -rf .aws-sam test-artifacts .pytest_cache examples/node/node_modules mutation-results
