@@ -41,6 +41,7 @@ def apply(mutant: Mutant, functions: Path) -> bool:
 
 def run_tests(functions: Path, tests: tuple[str, ...], *, first_failure: bool) -> tuple[int, float]:
     """pytest on `tests` with `functions` in place of functions/; (exit status, seconds)."""
+    tests = tuple(test for test in tests if (REPOSITORY / test).exists())  # e.g. scoring an older tree
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:log-scan",
         "-o", f"pythonpath={functions} .", *(["-x"] if first_failure else []), *tests,
@@ -51,6 +52,8 @@ def run_tests(functions: Path, tests: tuple[str, ...], *, first_failure: bool) -
         done = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True,
                               timeout=TIMEOUT_SECONDS, check=False)
         status = done.returncode
+        if status not in (0, 1):  # not a test failure: a usage or collection error
+            print(done.stdout[-2000:], done.stderr[-2000:], file=sys.stderr)
     except subprocess.TimeoutExpired:
         status = -1
     return status, time.monotonic() - started
