@@ -34,6 +34,10 @@ def landing(request: Request) -> Response:
 
 @app.get("/authorize")
 def authorize(request: Request) -> Response:
+    # Every check of the request comes before the link is spent: a refused request spends nothing.
+    if not settings.redirect_uri and not request.domain_name:
+        raise ConnectFailure(Reason.BAD_REQUEST, "no PD_REDIRECT_URI and no domain name in the request")
+    redirect_uri = settings.redirect_uri or default_redirect_uri(request.domain_name)
     link_token = request.param("link")
     link = _spend_link(link_token) if link_token is not None else None
     if link is None and not settings.allow_anonymous:
@@ -41,9 +45,6 @@ def authorize(request: Request) -> Response:
     binding = request.cookies.get(browser_binding.COOKIE_NAME)
     if not browser_binding.is_well_formed(binding):
         binding = browser_binding.new_binding()
-    if not settings.redirect_uri and not request.domain_name:
-        raise ConnectFailure(Reason.BAD_REQUEST, "no PD_REDIRECT_URI and no domain name in the request")
-    redirect_uri = settings.redirect_uri or default_redirect_uri(request.domain_name)
     code_verifier = pkce.new_code_verifier()
     state = pending.issue(
         code_verifier=code_verifier,
