@@ -28,7 +28,7 @@ from pd_connect.links import create_link, sign_link
 from pd_connect.pagerduty_client import PagerDutyClient
 from pd_connect.token_cipher import TokenCipher
 from pd_connect.unconfirmed_connections import UnconfirmedConnectionStore
-from tests.flow_driver import FlowDriver
+from tests.flow_driver import FlowDriver, LambdaContext, http_event
 
 from .conftest import APP_ORIGIN, LINK_SIGNING_KEY, RESULT_SIGNING_KEY, SITE, scan_all
 
@@ -240,6 +240,18 @@ def test_a_replayed_link_is_refused(browser):
     query = link("app-user-1")
     assert browser.authorize_result(query)["statusCode"] == 302
     assert failure_reason(browser.authorize_result(query)) == "link_used"
+
+
+def test_a_request_refused_for_another_reason_does_not_spend_its_link(browser, handlers):
+    start, _ = handlers
+    query = link("app-user-1")
+    event = http_event(f"{SITE}/authorize?{query}", cookies=browser.cookies)
+    del event["requestContext"]["domainName"]  # no callback URL can be made (PD_REDIRECT_URI is unset)
+
+    refused = start(event, LambdaContext())
+
+    assert failure_reason(refused) == "bad_request"
+    assert browser.authorize_result(query)["statusCode"] == 302  # the link is still good
 
 
 @pytest.mark.parametrize("return_to", ["/back", None])
