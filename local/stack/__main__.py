@@ -30,14 +30,35 @@ def main(argv: list[str] | None = None) -> int:
         metavar="'Key=Value ...'",
         help="template parameters, as for sam: e.g. 'AllowAnonymousConnect=false ReturnToOrigin=http://app.localhost:8000'",
     )
+    parser.add_argument(
+        "--port",
+        type=_port_option,
+        help="where the API listens: the local API (default $PORT or 3000), or with --services-only and "
+        "--write-sam-local-env the port you give `sam local start-api --port` (default 3000)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--services-only",
         action="store_true",
-        help=f"start only AWS (port {sam_local.AWS_PORT}) and the PagerDuty stand-in (port "
-        f"{sam_local.PAGERDUTY_PORT}) for `sam local start-api`",
+        help=f"start only AWS (port {sam_local.Ports.aws}) and the PagerDuty stand-in (port "
+        f"{sam_local.Ports.pagerduty}) for `sam local start-api`",
     )
-    mode.add_argument("--write-sam-local-env", action="store_true", help=f"write {sam_local.ENV_VARS_FILE}")
+    mode.add_argument(
+        "--write-sam-local-env",
+        nargs="?",
+        const=sam_local.ENV_VARS_FILE,
+        type=Path,
+        metavar="PATH",
+        help=f"write the env-vars file for `sam local start-api` (default {sam_local.ENV_VARS_FILE})",
+    )
+    sam = parser.add_argument_group("for sam local (--services-only, --write-sam-local-env)")
+    sam.add_argument(
+        "--region",
+        help="the region `sam local start-api --region` runs the functions in (default: your AWS config's, "
+        "as SAM resolves it, else us-east-1)",
+    )
+    sam.add_argument("--aws-port", type=_port_option, default=sam_local.Ports.aws, help="embedded AWS port")
+    sam.add_argument("--pagerduty-port", type=_port_option, default=sam_local.Ports.pagerduty, help="stand-in port")
     args = parser.parse_args(argv)
     # Our request lines at INFO; libraries (botocore, werkzeug) only when something is wrong.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -47,12 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        if args.write_sam_local_env:
-            return _write_env_vars(args.template)
-        if args.services_only:
-            return _serve(lambda: _start_services(args.template), stop)
+        if args.write_sam_local_env or args.services_only:
+            ports = sam_local.Ports(api=args.port or sam_local.Ports.api, aws=args.aws_port, pagerduty=args.pagerduty_port)
+            if args.write_sam_local_env:
+                return _write_env_vars(args.template, ports, args.write_sam_local_env)
+            region = sam_local.sam_region(args.region)
+            return _serve(lambda: _start_services(args.template, ports, region), stop)
         parameters = _parameter_overrides(args.parameter_overrides)
-        return _serve(lambda: _start_everything(args.template, parameters), stop)
+        return _serve(lambda: _start_everything(args.template, parameters, args.port), stop)
     except (TemplateError, AwsUnavailable, PagerDutyUnavailable, ImportError, OSError, ValueError) as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
@@ -70,6 +93,12 @@ def _serve(start, stop: threading.Event) -> int:
     return 0
 
 
+def _port_option(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
+
+
 def _parameter_overrides(text: str) -> dict[str, str]:
     pairs = [item.partition("=") for item in text.split()]
     if any(not sep or not key for key, sep, _ in pairs):
@@ -84,8 +113,8 @@ def _port(name: str, default: int) -> int:
     return int(setting)
 
 
-def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStack:
-    port, lambda_port = _port("PORT", DEFAULT_PORT), _port("LAMBDA_PORT", DEFAULT_LAMBDA_PORT)
+def _start_everything(template: Path, parameters: dict[str, str], api_port: int | None) -> RunningStack:
+    port, lambda_port = api_port or _port("PORT", DEFAULT_PORT), _port("LAMBDA_PORT", DEFAULT_LAMBDA_PORT)
     try:
         running = start_stack(template, port=port, env=dict(os.environ), parameters=parameters, lambda_port=lambda_port)
     except OSError as exc:
@@ -116,40 +145,48 @@ def _start_everything(template: Path, parameters: dict[str, str]) -> RunningStac
     return running
 
 
-def _start_services(template: Path) -> sam_local.RunningServices:
-    running = sam_local.start_services(template, env=dict(os.environ))
+def _start_services(template: Path, ports: sam_local.Ports, region: str) -> sam_local.RunningServices:
+    running = sam_local.start_services(template, region=region, ports=ports)
     print("Services for `sam local start-api`", flush=True)
     print(
-        f"  AWS        embedded moto on port {sam_local.AWS_PORT} "
-        f"(containers: http://{sam_local.CONTAINER_HOST}:{sam_local.AWS_PORT}, {running.aws.region})"
+        f"  AWS        embedded moto on port {ports.aws} "
+        f"(containers: http://{sam_local.CONTAINER_HOST}:{ports.aws}, region {region})"
     )
-    print(f"  PagerDuty  {running.pagerduty.description}")
+    print(f"  PagerDuty  {running.pagerduty.description}, accepts {ports.redirect_uri}")
     print(
         f"  Exposed    both listen on every interface (containers come in through the Docker bridge), so "
         f"anyone on your network can reach them: the embedded AWS (the table, the key, the secrets) accepts "
         f"any credentials there but refuses browser requests; the stand-in's control endpoints refuse browsers. "
         f"Use it only with the stand-in and never with real PagerDuty secrets."
     )
-    _warn_about_env_vars(template)
-    print(f"\n  In another terminal:\n    {sam_local.start_api_command()}")
-    print(f"  then open http://localhost:{sam_local.API_PORT}/", flush=True)
+    _warn_about_env_vars(template, ports)
+    print(f"\n  In another terminal:\n    {sam_local.start_api_command(ports, region)}")
+    print(f"  then open http://localhost:{ports.api}/", flush=True)
     return running
 
 
-def _write_env_vars(template_path: Path) -> int:
+def _write_env_vars(template_path: Path, ports: sam_local.Ports, target: Path) -> int:
     template = load_template(template_path)
-    target = template.path.parent / sam_local.ENV_VARS_FILE
-    target.write_text(sam_local.render_env_vars(template), encoding="utf-8")
-    print(f"wrote {sam_local.ENV_VARS_FILE}")
-    _warn_about_env_vars(template_path)
+    if target is sam_local.ENV_VARS_FILE:  # the default lives next to the template; a given path is as given
+        target = template.path.parent / target
+    target.write_text(sam_local.render_env_vars(template, ports), encoding="utf-8")
+    print(f"wrote {target} for `sam local start-api --port {ports.api}`")
+    _note_undeclared_variables(template)
     return 0
 
 
-def _warn_about_env_vars(template_path: Path) -> None:
+def _warn_about_env_vars(template_path: Path, ports: sam_local.Ports) -> None:
     template = load_template(template_path)
     committed = template.path.parent / sam_local.ENV_VARS_FILE
-    if not committed.exists() or committed.read_text(encoding="utf-8") != sam_local.render_env_vars(template):
-        print(f"  Note: {sam_local.ENV_VARS_FILE} is out of date: python -m local.stack --write-sam-local-env")
+    if not committed.exists() or committed.read_text(encoding="utf-8") != sam_local.render_env_vars(template, ports):
+        print(
+            f"  Note: {sam_local.ENV_VARS_FILE} does not match these ports or the template: "
+            f"python -m local.stack --write-sam-local-env{ports.options()}"
+        )
+    _note_undeclared_variables(template)
+
+
+def _note_undeclared_variables(template) -> None:
     for function_id, names in sam_local.undeclared_variables(template).items():
         print(f"  Note: sam local drops {', '.join(names)} for {function_id}: template.yaml does not declare them")
 

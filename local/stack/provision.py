@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .aws import LocalAws
+from .aws import DEFAULT_REGION, LocalAws
 from .intrinsics import PhysicalResource, Resolver
 from .template import ResourceSpec, Template, TemplateError
 
@@ -63,21 +63,22 @@ def physical_name(resource: ResourceSpec) -> str:
 
 
 def stable_references(
-    template: Template, resolver: Resolver, region: str, account_id: str
+    template: Template, resolver: Resolver, region: str | None, account_id: str
 ) -> dict[str, PhysicalResource]:
     """References that do not depend on what a run generates, for config written ahead of time.
 
     A key is referred to by its alias ARN and a secret by its name: KMS and Secrets Manager
-    accept both wherever they accept the ARN, and neither changes between runs.
+    accept both wherever they accept the ARN, and neither changes between runs. Without a
+    region (config for whichever region it runs in) a key is its alias name, which KMS also takes.
     """
     references = {}
     for resource in _provisionable(template, resolver):
         name = physical_name(resource)
         if resource.type == TABLE:
-            arn = f"arn:aws:dynamodb:{region}:{account_id}:table/{name}"
+            arn = f"arn:aws:dynamodb:{region or DEFAULT_REGION}:{account_id}:table/{name}"
             references[resource.logical_id] = PhysicalResource(name, {"Arn": arn})
         elif resource.type in (KEY, ALIAS):
-            arn = f"arn:aws:kms:{region}:{account_id}:{name}"
+            arn = f"arn:aws:kms:{region}:{account_id}:{name}" if region else name
             references[resource.logical_id] = PhysicalResource(
                 arn if resource.type == KEY else name, {"Arn": arn, "KeyId": arn}
             )
