@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 SAM := $(TOOLS)/bin/sam
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast admin validate build checkov check bench deploy clean examples-node
+.PHONY: help run test test-fast admin doctor validate build checkov check bench deploy clean examples-node
+STACK ?= pagerduty-connect
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,14 +45,18 @@ $(NODE_EXAMPLE): examples/node/package-lock.json
 
 examples-node: $(NODE_EXAMPLE)  ## Install the Node.js example's packages (npm ci, from its lockfile)
 
-test: $(VENV)/.installed $(NODE_EXAMPLE_IF_NPM)  ## Run every test: unit, moto, local HTTP stack, template, examples, headless Chromium
+# SAM CLI (.venv-tools) too: tests/browser/sam_local serves the template through SAM's own start-api.
+test: $(VENV)/.installed $(TOOLS)/.installed $(NODE_EXAMPLE_IF_NPM)  ## Run every test: unit, moto, local HTTP stack, template, examples, SAM CLI, headless Chromium
 	$(PY) -m pytest
 
-test-fast: $(VENV)/.installed $(NODE_EXAMPLE_IF_NPM)  ## Run the tests that need no browser
+test-fast: $(VENV)/.installed $(TOOLS)/.installed $(NODE_EXAMPLE_IF_NPM)  ## Run the tests that need no browser
 	$(PY) -m pytest -m "not browser"
 
 admin: $(VENV)/.installed  ## Operate stored connections: make admin ARGS="list" (show|refresh|delete KEY, --json)
 	$(PY) -m admin $(ARGS)
+
+doctor: $(VENV)/.installed  ## Check a deployed stack, one line per check: make doctor STACK=pagerduty-connect (ARGS="--region eu-west-1")
+	$(PY) -m admin doctor --stack $(STACK) $(ARGS)
 
 validate: $(TOOLS)/.installed  ## sam validate --lint (cfn-lint)
 	$(SAM) validate --lint

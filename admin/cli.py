@@ -13,6 +13,7 @@ import os
 import sys
 import unicodedata
 from datetime import datetime, timezone
+from pathlib import Path
 
 from pd_connect import aws_clients
 from pd_connect.access_tokens import AccessTokens, NeedsReauthorization, TokenRefreshFailed
@@ -21,6 +22,8 @@ from pd_connect.connections import ConnectionKey, ConnectionStore, StoredConnect
 from pd_connect.disconnect import REVOKE_IN_PAGERDUTY, disconnect
 from pd_connect.failures import ConnectFailure
 from pd_connect.token_cipher import TokenCipher
+
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 # CloudFormation outputs/parameters -> the environment variables the library reads.
 STACK_SETTINGS = {
@@ -215,13 +218,58 @@ def parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--queue-url", default="", help="the events dead-letter queue (EventsDeadLetterQueueUrl output)")
     replay.set_defaults(run=cmd_replay_events)
+    doctor = commands.add_parser("doctor", help="check a deployed stack: settings, secret, endpoint, alarms (one line per check)")
+    doctor.add_argument("--stack", dest="doctor_stack", help="the stack to check (or the global --stack)")
+    doctor.add_argument("--region", help="the stack's region (default: your AWS config's)")
+    doctor.add_argument("--identity-url", default=None, help="PagerDuty's identity host to expect (default https://identity.pagerduty.com)")
+    doctor.add_argument("--template", type=Path, default=REPOSITORY / "template.yaml", help="the template the stack was deployed from")
+    doctor.set_defaults(run=cmd_doctor)
     return p
+
+
+def cmd_doctor(args, out) -> int:
+    import boto3  # only for the AWS-facing commands
+    from botocore.exceptions import BotoCoreError
+
+    from local.stack.template import TemplateError, load_template
+
+    from . import doctor
+
+    name = args.doctor_stack or args.stack
+    if not name:
+        print("doctor needs --stack NAME (make doctor STACK=NAME)", file=sys.stderr)
+        return 2
+    try:
+        template = load_template(args.template)
+    except TemplateError as error:
+        print(f"doctor: {error}", file=sys.stderr)
+        return 2
+    session = boto3.session.Session(region_name=args.region)
+    try:
+        checks = doctor.run(
+            name,
+            aws=session.client,
+            template=template,
+            identity_url=args.identity_url or doctor.PAGERDUTY_IDENTITY_URL,
+        )
+    except doctor.StackNotFound as error:
+        print(doctor.Check("stack", doctor.FAIL, str(error)).line(), file=out)
+        return 1
+    except BotoCoreError as error:  # no credentials, no region, endpoint unreachable
+        print(doctor.Check("aws", doctor.FAIL, type(error).__name__, "configure AWS credentials and a region (--region)").line(), file=out)
+        return 1
+    print(f"{name} ({session.region_name})", file=out)
+    for check in checks:
+        print(check.line(), file=out)
+    failed = [check for check in checks if check.status == doctor.FAIL]
+    print(f"{len(failed)} problem(s)" if failed else "all checks passed", file=out)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None, out=sys.stdout) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.stack:
+        if args.stack and args.run is not cmd_doctor:
             _load_stack(args.stack)
         return args.run(args, out)
     except ConfigError as error:
