@@ -5,12 +5,15 @@ SAM's own answers and event quirks are what the README says."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import requests
 
-from .conftest import REGION
+from .conftest import REGION, REPOSITORY, START_API, TOOLS_PYTHON
 
 TEMPLATE_ROUTES = ["StartFunction / GET", "StartFunction /authorize GET", "CallbackFunction /callback GET"]
 
@@ -80,3 +83,16 @@ def test_each_request_through_sam_logs_its_own_correlation_id(sam_api):
     failures = _json_log_lines(sam_api, "connect flow failed")[before:]
     ids = [line.get("correlation_id") for line in failures]
     assert len(ids) == 3 and None not in ids and len(set(ids)) == 3, failures  # SAM sends one requestId for all
+
+
+def test_a_sam_cli_without_the_objects_it_needs_fails_loudly_not_vacuously(sam_cli, tmp_path):
+    # A `samcli` package that has moved its modules: the harness must say so and exit non-zero.
+    (tmp_path / "samcli").mkdir()
+    (tmp_path / "samcli" / "__init__.py").write_text("")
+    command = [str(TOOLS_PYTHON), str(START_API), "--template", "template.yaml", "--function-python", sys.executable]
+    done = subprocess.run(
+        command, cwd=REPOSITORY, env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stdout.startswith("INTERNALS_CHANGED SAM CLI's start-api objects are not what this was written for")
+    assert "samcli.cli" in done.stdout and "READY" not in done.stdout
