@@ -130,11 +130,12 @@ def secrets(stack: Stack, template: Template, secretsmanager) -> list[Check]:
     checks = []
     for resource in template.resources_of_type("AWS::SecretsManager::Secret"):
         placeholders, generated = _secret_fields(resource.properties)
-        output = _output_naming(template, resource.logical_id)
-        arn = stack.outputs.get(output or "", "")
+        # The output that names it (which may be an existing secret's ARN), else the stack's own.
+        output = _output_naming(template, resource.logical_id) or resource.logical_id
+        arn = stack.outputs.get(output) or stack.physical_ids.get(resource.logical_id, "")
         label = resource.logical_id
         if not arn:
-            checks.append(Check(f"{label}", FAIL, f"no {output or 'output'} naming it", "redeploy with this template"))
+            checks.append(Check(label, FAIL, f"the stack has no {output}", "redeploy with this template"))
             continue
         try:
             value = json.loads(secretsmanager.get_secret_value(SecretId=arn)["SecretString"])

@@ -3,6 +3,7 @@ template.yaml declares, and the local stack (`python -m local.stack`) standing i
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -257,3 +258,24 @@ def test_stack_status(status, verdict):
     check = doctor.stack_status(doctor.Stack(STACK, status, {}, {}, {}))
     assert check.status == verdict
     assert verdict == "OK" or check.action
+
+
+def test_a_secret_no_output_names_is_found_among_the_stacks_resources(template):
+    """Per-purpose secrets the template may add without an output are still checked."""
+    from local.stack.template import ResourceSpec
+
+    extra = ResourceSpec("ConfirmKeySecret", "AWS::SecretsManager::Secret", {"GenerateSecretString": {"GenerateStringKey": "confirm_key"}})
+    widened = dataclasses.replace(template, resources={**template.resources, "ConfirmKeySecret": extra})
+    values = {
+        "arn:client": {"client_secret": CLIENT_SECRET, "link_signing_key": LINK_SIGNING_KEY},
+        "arn:confirm": {},
+    }
+
+    class Secrets:
+        def get_secret_value(self, SecretId):
+            return {"SecretString": json.dumps(values[SecretId])}
+
+    stack = doctor.Stack(STACK, "UPDATE_COMPLETE", {"ClientSecretArn": "arn:client"}, {}, {"ConfirmKeySecret": "arn:confirm"})
+    checks = doctor.secrets(stack, widened, Secrets())
+    assert [(c.name, c.status) for c in checks] == [("client secret", "OK"), ("secret keys", "OK"), ("secret keys", "FAIL")]
+    assert "confirm_key missing" in checks[-1].detail

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import chromium, new_page, screenshot  # noqa: F401 - fixtures for the browser test
 from tests.localstack.support import free_port
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[3]
 TOOLS_PYTHON = REPOSITORY / ".venv-tools" / "bin" / "python"
 SAM = REPOSITORY / ".venv-tools" / "bin" / "sam"
 START_API = Path(__file__).resolve().with_name("start_api.py")

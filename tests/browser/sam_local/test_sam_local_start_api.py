@@ -10,12 +10,12 @@ import re
 import subprocess
 import sys
 
-import pytest
 import requests
+
+from local.stack.template import load_template
 
 from .conftest import REGION, REPOSITORY, START_API, TOOLS_PYTHON
 
-TEMPLATE_ROUTES = ["StartFunction / GET", "StartFunction /authorize GET", "CallbackFunction /callback GET"]
 
 
 def _invocations(sam_api) -> list[str]:
@@ -31,11 +31,12 @@ def _json_log_lines(sam_api, message: str) -> list[dict]:
 
 
 def test_sam_serves_exactly_the_templates_routes(sam_api):
+    template = load_template(REPOSITORY / "template.yaml")
+    declared = {f"{route.function_id} {route.path} {route.method}" for route in template.routes}
     assert sam_api.port != 3000
-    assert sorted(sam_api.routes) == sorted(TEMPLATE_ROUTES)
+    assert len(declared) >= 3 and set(sam_api.routes) == declared
 
 
-@pytest.mark.browser
 def test_chromium_connects_an_account_through_sam_local_start_api(sam_api, new_page, screenshot):
     before = len(_invocations(sam_api))
     page = new_page()
