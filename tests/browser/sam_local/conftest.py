@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.localstack.support import free_port
+from tests.log_scan import scanned_popen
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 TOOLS_PYTHON = REPOSITORY / ".venv-tools" / "bin" / "python"
@@ -42,10 +43,10 @@ def _clean_env(**extra: str) -> dict[str, str]:
 class Process:
     """A child process whose output lines are collected as they come."""
 
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], source: str) -> None:
         self.command = command
-        self.process = subprocess.Popen(
-            command, cwd=REPOSITORY, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        self.process = scanned_popen(
+            command, cwd=REPOSITORY, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, source=source
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -81,6 +82,7 @@ class Process:
                 self.process.kill()
                 self.process.wait()
         self._reader.join(5)
+        self.process.stdout.close()  # what the reader has not taken yet joins the log scan
 
 
 @dataclass
@@ -143,7 +145,7 @@ def sam_api(sam_build, aws_config_home, tmp_path_factory):
     )
     assert written.returncode == 0, written.stdout + written.stderr
 
-    services = Process([sys.executable, "-m", "local.stack", "--services-only", *ports], env)
+    services = Process([sys.executable, "-m", "local.stack", "--services-only", *ports], env, "services for sam local")
     try:
         services.wait_for("then open")
         add_hosts = [argument for host in ADD_HOSTS for argument in ("--add-host", host)]
@@ -152,7 +154,7 @@ def sam_api(sam_build, aws_config_home, tmp_path_factory):
             "--parameter-overrides", PARAMETER_OVERRIDES, "--port", str(api_port), *add_hosts,
             "--function-python", sys.executable,
         ]  # no --region: SAM takes it from the AWS config, as `sam local start-api` does without one
-        sam = Process(command, env)
+        sam = Process(command, env, "sam local start-api")
         try:
             sam.wait_for("READY ", timeout=120, failure="INTERNALS_CHANGED")
             routes = [line.split(" ", 1)[1] for line in sam.lines if line.startswith("ROUTE ")]

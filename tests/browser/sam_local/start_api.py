@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,10 @@ def main(argv=None) -> int:
     parser.add_argument("--add-host", action="append", default=[])
     parser.add_argument("--function-python", required=True, help="interpreter with boto3, as Lambda's runtime has")
     args = parser.parse_args(argv)
+
+    # SAM's dev server logs every request line, query string included (codes, states): SAM's
+    # behaviour, not the functions'; only its warnings are kept, the functions' logs all are.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
