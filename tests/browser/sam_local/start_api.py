@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 INTERNALS_CHANGED = 3
+INIT_LIMIT_S = 10  # Lambda gives init (imports, clients) its own 10 s; Timeout counts only the handler
 FUNCTION_PROCESS = Path(__file__).resolve().with_name("function_process.py")
 
 
@@ -71,7 +72,7 @@ class ProcessRuntime:
         self._log(f"INVOKE {name} region={env.get('AWS_REGION')} handler={handler}")
         command = [self._python, "-S", str(FUNCTION_PROCESS), str(code_dir), handler, json.dumps(extra_hosts or {})]
         try:
-            done = subprocess.run(command, input=event, env=env, capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run(command, input=event, env=env, capture_output=True, text=True, timeout=INIT_LIMIT_S + timeout)
             output, logs = done.stdout, done.stderr
         except subprocess.TimeoutExpired as expired:
             output = ""
