@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--port",
-        type=_port,
+        type=_port_option,
         help="where the API listens: the local API (default $PORT or 3000), or with --services-only and "
         "--write-sam-local-env the port you give `sam local start-api --port` (default 3000)",
     )
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         help="the region `sam local start-api --region` runs the functions in (default: your AWS config's, "
         "as SAM resolves it, else us-east-1)",
     )
-    sam.add_argument("--aws-port", type=_port, default=sam_local.Ports.aws, help="embedded AWS port")
-    sam.add_argument("--pagerduty-port", type=_port, default=sam_local.Ports.pagerduty, help="stand-in port")
+    sam.add_argument("--aws-port", type=_port_option, default=sam_local.Ports.aws, help="embedded AWS port")
+    sam.add_argument("--pagerduty-port", type=_port_option, default=sam_local.Ports.pagerduty, help="stand-in port")
     args = parser.parse_args(argv)
     # Our request lines at INFO; libraries (botocore, werkzeug) only when something is wrong.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(lambda: _start_services(args.template, ports, region), stop)
         parameters = _parameter_overrides(args.parameter_overrides)
         return _serve(lambda: _start_everything(args.template, parameters, args.port), stop)
-    except (TemplateError, AwsUnavailable, PagerDutyUnavailable, FunctionInitError, ImportError, OSError, ValueError) as exc:
+    except (TemplateError, AwsUnavailable, PagerDutyUnavailable, ImportError, OSError, ValueError) as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
 
@@ -95,7 +95,7 @@ def _serve(start, stop: threading.Event) -> int:
     return 0
 
 
-def _port(text: str) -> int:
+def _port_option(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
     return int(text)
@@ -116,9 +116,8 @@ def _port(name: str, default: int) -> int:
     return int(setting)
 
 
-def _start_everything(template: Path, parameters: dict[str, str], port: int | None) -> RunningStack:
-    port = port or _port("PORT", DEFAULT_PORT)
-    lambda_port = _port("LAMBDA_PORT", DEFAULT_LAMBDA_PORT)
+def _start_everything(template: Path, parameters: dict[str, str], api_port: int | None) -> RunningStack:
+    port, lambda_port = api_port or _port("PORT", DEFAULT_PORT), _port("LAMBDA_PORT", DEFAULT_LAMBDA_PORT)
     try:
         running = start_stack(template, port=port, env=dict(os.environ), parameters=parameters, lambda_port=lambda_port)
     except OSError as exc:

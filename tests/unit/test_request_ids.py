@@ -1,9 +1,7 @@
 """The correlation id of a request's log lines: API Gateway's requestId, unless it cannot tell
 requests apart (missing, repeated, or from `sam local start-api`, which sends one id for all)."""
 
-import json
-
-from pd_connect.pages import default_pages
+from pd_connect import pages
 from pd_connect.web import App, _RequestIds, parse_request
 
 
@@ -40,14 +38,12 @@ def test_under_sam_local_even_the_first_sight_of_its_constant_id_is_replaced():
     assert "c0ffee00-0000-4000-8000-000000000000" not in made and len(made) == 3
 
 
-def test_parse_request_and_log_lines_carry_distinct_ids_for_repeated_events(capfd):
+def test_parse_request_and_log_lines_carry_distinct_ids_for_repeated_events(log_lines):
     event = {"rawPath": "/missing", "requestContext": {"http": {"method": "GET"}, "requestId": "same"}}
     assert parse_request(event).request_id != parse_request(event).request_id
 
-    pages = default_pages()
     app = App(render_failure=lambda failure: pages.failure(failure.reason))
     app.resolve(event)
     app.resolve(event)
-    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"connect flow failed"' in line]
-    correlation_ids = [line.get("correlation_id") for line in lines]
+    correlation_ids = [line.get("correlation_id") for line in log_lines.matching("connect flow failed")]
     assert len(correlation_ids) == 2 and len(set(correlation_ids)) == 2 and None not in correlation_ids
