@@ -1,7 +1,7 @@
 """The correlation id of a request's log lines: API Gateway's requestId, unless it cannot tell
 requests apart (missing, repeated, or from `sam local start-api`, which sends one id for all)."""
 
-from pd_connect import pages
+from pd_connect.pages import default_pages
 from pd_connect.web import App, _RequestIds, parse_request
 
 
@@ -42,6 +42,7 @@ def test_parse_request_and_log_lines_carry_distinct_ids_for_repeated_events(log_
     event = {"rawPath": "/missing", "requestContext": {"http": {"method": "GET"}, "requestId": "same"}}
     assert parse_request(event).request_id != parse_request(event).request_id
 
+    pages = default_pages()
     app = App(render_failure=lambda failure: pages.failure(failure.reason))
     app.resolve(event)
     app.resolve(event)
