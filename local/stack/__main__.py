@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(lambda: _start_services(args.template, ports, region), stop)
         parameters = _parameter_overrides(args.parameter_overrides)
         return _serve(lambda: _start_everything(args.template, parameters, args.port), stop)
-    except (TemplateError, AwsUnavailable, PagerDutyUnavailable, ImportError, OSError, ValueError) as exc:
+    except (TemplateError, AwsUnavailable, PagerDutyUnavailable, FunctionInitError, ImportError, OSError, ValueError) as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
 
