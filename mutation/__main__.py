@@ -3,8 +3,8 @@ tests that must catch it against that copy, and report which were killed and the
 
     python -m mutation [--only NAME ...] [--out-dir DIR]
 
-The working tree is never changed: each mutant lives in its own temporary copy of functions/,
-put first on the tests' path. The unmutated copy must pass the same tests first, or nothing is
+The working tree is never changed: each mutant lives in its own temporary copy of the repository
+(so every path to functions/, including the ones tooling puts on sys.path itself, is the mutated one). The unmutated copy must pass the same tests first, or nothing is
 scored. Exit status 1 if any mutant survived or went stale.
 """
 
@@ -43,15 +43,15 @@ def run_tests(
     functions: Path, tests: tuple[str, ...], *, first_failure: bool, timeout: float | None = TIMEOUT_SECONDS
 ) -> tuple[int, float]:
     """pytest on `tests` with `functions` in place of functions/; (exit status, seconds)."""
-    tests = tuple(test for test in tests if (REPOSITORY / test).exists())  # e.g. scoring an older tree
+    tests = tuple(test for test in tests if (functions.parent / test).exists())  # e.g. scoring an older tree
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:log-scan",
-        "-o", f"pythonpath={functions} .", *(["-x"] if first_failure else []), *tests,
+        *(["-x"] if first_failure else []), *tests,
     ]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
     try:
-        done = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=functions.parent, env=env, capture_output=True, text=True,
                               timeout=timeout, check=False)
         status = done.returncode
         if status not in (0, 1):  # not a test failure: a usage or collection error
@@ -61,10 +61,16 @@ def run_tests(
     return status, time.monotonic() - started
 
 
+_NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv*", "node_modules", "__pycache__", "*.pyc", ".aws-sam", "test-artifacts", "bench-results",
+    "mutation-results", ".hypothesis", ".pytest_cache", ".local-state",
+)
+
+
 def copy_of_functions(into: Path) -> Path:
-    target = into / "functions"
-    shutil.copytree(FUNCTIONS, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return target
+    """A copy of the repository (sources, tests, tooling) under `into`; its functions/ folder."""
+    shutil.copytree(REPOSITORY, into, ignore=_NOT_COPIED)
+    return into / "functions"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 status, seconds = run_tests(functions, mutant.tests, first_failure=True)
                 outcome = "survived" if status == 0 else ("killed (timeout)" if status == -1 else "killed")
-            shutil.rmtree(functions)
+            shutil.rmtree(functions.parent)
             results.append({"name": mutant.name, "file": mutant.path, "outcome": outcome, "seconds": round(seconds, 1)})
             print(f"{number:3}/{len(mutants)} {outcome:16} {mutant.name} ({mutant.path}, {seconds:.0f} s)", flush=True)
 
