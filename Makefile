@@ -9,10 +9,15 @@ PORT ?= 3000
 LOCAL_STATE := .local-state
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast admin validate build checkov check bench deploy clean
+.PHONY: help run test test-fast admin doctor validate build checkov check bench mutants deploy clean examples-node
+STACK ?= pagerduty-connect
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# The Node.js example's packages, from its lockfile; only where npm is (CI installs it: .ci/run).
+NODE_EXAMPLE := examples/node/node_modules/.installed
+NODE_EXAMPLE_IF_NPM := $(if $(shell command -v npm 2>/dev/null),$(NODE_EXAMPLE))
 
 # Two stamps: `make run` installs only what running needs (quick on a fresh clone); the tests'
 # packages come with the first `make test`. --no-compile: bytecode is written for the modules a
@@ -22,7 +27,7 @@ $(VENV)/.run-installed: requirements-run.txt functions/requirements.txt
 	$(PY) -m pip install -q --no-compile -r requirements-run.txt
 	touch $@
 
-$(VENV)/.installed: requirements-dev.txt $(VENV)/.run-installed
+$(VENV)/.installed: requirements-dev.txt examples/python/requirements.txt $(VENV)/.run-installed
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -42,14 +47,24 @@ $(CHECKOV)/.installed: requirements-checkov.txt
 run: $(VENV)/.run-installed  ## Run the whole flow locally (embedded AWS + PagerDuty stand-in) on http://localhost:$(PORT); ARGS="--reset" starts empty
 	PORT=$(PORT) $(PY) -m local.stack --state-dir $(LOCAL_STATE) $(ARGS)
 
-test: $(VENV)/.installed  ## Run every test: unit, moto, local HTTP stack, template, headless Chromium
+$(NODE_EXAMPLE): examples/node/package-lock.json
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+examples-node: $(NODE_EXAMPLE)  ## Install the Node.js example's packages (npm ci, from its lockfile)
+
+# SAM CLI (.venv-tools) too: tests/browser/sam_local serves the template through SAM's own start-api.
+test: $(VENV)/.installed $(TOOLS)/.installed $(NODE_EXAMPLE_IF_NPM)  ## Run every test: unit, moto, local HTTP stack, template, SAM CLI, examples, headless Chromium
 	$(PY) -m pytest
 
-test-fast: $(VENV)/.installed  ## Run the tests that need no browser
+test-fast: $(VENV)/.installed $(TOOLS)/.installed $(NODE_EXAMPLE_IF_NPM)  ## Run the tests that need no browser
 	$(PY) -m pytest -m "not browser"
 
 admin: $(VENV)/.run-installed  ## Operate stored connections (finds a running make run): make admin ARGS="list" (show|refresh|delete KEY, --json)
 	$(PY) -m admin --local-state $(LOCAL_STATE) $(ARGS)
+
+doctor: $(VENV)/.installed  ## Check a deployed stack, one line per check: make doctor STACK=pagerduty-connect (ARGS="--region eu-west-1")
+	$(PY) -m admin doctor --stack $(STACK) $(ARGS)
 
 validate: $(TOOLS)/.installed  ## sam validate --lint (cfn-lint)
 	$(SAM) validate --lint
@@ -65,8 +80,11 @@ check: validate build checkov  ## Infrastructure checks CI runs before the tests
 bench: $(VENV)/.installed  ## Benchmark: cold start, remote calls, zip size, latency, load; table + bench-results/bench.json
 	$(PY) -m bench
 
+mutants: $(VENV)/.installed  ## Mutation check: each pinned mutant of the critical modules against its tests (slow; not in CI)
+	$(PY) -m mutation $(ARGS)
+
 deploy: build  ## Build, then deploy with SAM's guided prompts
 	$(SAM) deploy --guided
 
 clean:  ## Remove build output and test artifacts
-	rm -rf .aws-sam test-artifacts .pytest_cache
+	rm -rf .aws-sam test-artifacts .pytest_cache mutation-results examples/node/node_modules

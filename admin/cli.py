@@ -12,7 +12,9 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 from datetime import datetime, timezone
+from pathlib import Path
 
 from botocore.exceptions import EndpointConnectionError
 
@@ -23,6 +25,8 @@ from pd_connect.connections import ConnectionKey, ConnectionStore, StoredConnect
 from pd_connect.disconnect import REVOKE_IN_PAGERDUTY, disconnect
 from pd_connect.failures import ConnectFailure
 from pd_connect.token_cipher import TokenCipher
+
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 # CloudFormation outputs/parameters -> the environment variables the library reads.
 STACK_SETTINGS = {
@@ -72,6 +76,18 @@ def _store() -> tuple[ConnectionStore, TokenCipher]:
     return ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher), cipher
 
 
+def printable(value: object) -> str:
+    """Text safe for an operator's terminal. Names and e-mails come from PagerDuty profiles: an
+    ANSI/OSC escape or a carriage return there could recolour, retitle or forge rows. Control,
+    format (bidi overrides) and line/paragraph separator characters are shown escaped."""
+    text = str(value)
+    return "".join(
+        c if c == " " or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+        else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in text
+    )
+
+
 def _emit_json(value, out) -> None:
     json.dump(value, out, indent=2)
     out.write("\n")
@@ -87,7 +103,8 @@ def _print_table(rows: list[StoredConnection]) -> None:
     for row in rows:
         c = row.connection
         status = "needs reauthorization" if row.needs_reauthorization else "ok"
-        print(f"{str(c.key):<28} {c.user_name[:24]:<24} {c.subdomain[:18]:<18} {c.region:<6} {_when(c.access_token_expires_at):<25} {status}")
+        name, subdomain, region = printable(c.user_name)[:24], printable(c.subdomain)[:18], printable(c.region)
+        print(f"{str(c.key):<28} {name:<24} {subdomain:<18} {region:<6} {_when(c.access_token_expires_at):<25} {status}")
 
 
 def cmd_list(args, out) -> int:
@@ -131,7 +148,7 @@ def cmd_show(args, out) -> int:
         _emit_json(summary, out)
     else:
         for name, value in summary.items():
-            print(f"{name:<24} {value}")
+            print(f"{name:<24} {printable(value)}")
     return 0
 
 
@@ -229,13 +246,58 @@ def parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--queue-url", default="", help="the events dead-letter queue (EventsDeadLetterQueueUrl output)")
     replay.set_defaults(run=cmd_replay_events)
+    doctor = commands.add_parser("doctor", help="check a deployed stack: settings, secret, endpoint, alarms (one line per check)")
+    doctor.add_argument("--stack", dest="doctor_stack", help="the stack to check (or the global --stack)")
+    doctor.add_argument("--region", help="the stack's region (default: your AWS config's)")
+    doctor.add_argument("--identity-url", default=None, help="PagerDuty's identity host to expect (default https://identity.pagerduty.com)")
+    doctor.add_argument("--template", type=Path, default=REPOSITORY / "template.yaml", help="the template the stack was deployed from")
+    doctor.set_defaults(run=cmd_doctor)
     return p
+
+
+def cmd_doctor(args, out) -> int:
+    import boto3  # only for the AWS-facing commands
+    from botocore.exceptions import BotoCoreError
+
+    from local.stack.template import TemplateError, load_template
+
+    from . import doctor
+
+    name = args.doctor_stack or args.stack
+    if not name:
+        print("doctor needs --stack NAME (make doctor STACK=NAME)", file=sys.stderr)
+        return 2
+    try:
+        template = load_template(args.template)
+    except TemplateError as error:
+        print(f"doctor: {error}", file=sys.stderr)
+        return 2
+    session = boto3.session.Session(region_name=args.region)
+    try:
+        checks = doctor.run(
+            name,
+            aws=session.client,
+            template=template,
+            identity_url=args.identity_url or doctor.PAGERDUTY_IDENTITY_URL,
+        )
+    except doctor.StackNotFound as error:
+        print(doctor.Check("stack", doctor.FAIL, str(error)).line(), file=out)
+        return 1
+    except BotoCoreError as error:  # no credentials, no region, endpoint unreachable
+        print(doctor.Check("aws", doctor.FAIL, type(error).__name__, "configure AWS credentials and a region (--region)").line(), file=out)
+        return 1
+    print(f"{name} ({session.region_name})", file=out)
+    for check in checks:
+        print(check.line(), file=out)
+    failed = [check for check in checks if check.status == doctor.FAIL]
+    print(f"{len(failed)} problem(s)" if failed else "all checks passed", file=out)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None, out=sys.stdout) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.stack:
+        if args.stack and args.run is not cmd_doctor:
             _load_stack(args.stack)
         elif args.local_state and not os.environ.get("TABLE_NAME"):
             _load_local_stack(args.local_state)

@@ -24,12 +24,14 @@ FULL = {
     "runtime_cold_start": ["--runs", "15"],
     "remote_calls": [],
     "latency": ["--requests", "1000"],
+    "token_function": ["--requests", "1000"],
     "load": ["--levels", "10", "50", "200", "--rounds", "2"],
 }
 QUICK = {
     "cold_start": ["--runs", "2", "--no-deployed", "--no-instructions"],
     "remote_calls": [],
     "latency": ["--requests", "10"],
+    "token_function": ["--requests", "10"],
     "load": ["--levels", "3", "--rounds", "1"],
 }
 

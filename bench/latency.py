@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from .common import FUNCTIONS, REPOSITORY, distribution_ms, handler_environment, write_json
 
 SITE = "connect.example.com"
-PAGERDUTY = "http://pagerduty.bench.invalid"  # never resolved: the fake answers in-process
+PAGERDUTY = "https://pagerduty.bench.invalid"  # never resolved: the fake answers in-process
 WARMUP = 20
 
 
@@ -117,7 +117,7 @@ def measure(requests_per_route: int) -> dict:
         from local.stack.template import load_template
 
         # The table, key and secret as template.yaml declares them (the local stack's provisioning).
-        secret = {"client_secret": "bench-client-secret-value", "link_signing_key": "b" * 64}
+        secret = {"client_secret": "bench-client-secret-value"}
         os.environ.update(provision_in_this_process(load_template(REPOSITORY / "template.yaml"), secret))
         start = importlib.import_module("start_handler")
         callback = importlib.import_module("callback_handler")

@@ -37,7 +37,7 @@ class LocalStack:
         self.port = free_port()
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
-        env = handler_environment(PORT=str(self.port), PYTHONUNBUFFERED="1")
+        env = handler_environment(PORT=str(self.port), LAMBDA_PORT=str(free_port()), PYTHONUNBUFFERED="1")
         for name in (
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
@@ -61,8 +61,10 @@ class LocalStack:
             if f"Open {self.base_url}/" in text:
                 standin = re.search(r"PagerDuty stand-in at (http://\S+)", text)
                 aws = re.search(r"AWS\s+embedded moto at (http://\S+)", text)
-                if not (standin and aws):
+                key = re.search(r"AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)", text)
+                if not (standin and aws and key):
                     raise RuntimeError(f"the local stack did not print its services; see {self.log}")
+                self.aws_key = key.groups()  # the embedded AWS accepts only this run's key
                 return standin.group(1), aws.group(1)
             if self.process.poll() is not None:
                 raise RuntimeError(f"the local stack exited ({self.process.returncode}); see {self.log}")
@@ -77,8 +79,8 @@ class LocalStack:
             "dynamodb",
             endpoint_url=self.aws_url,
             region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=self.aws_key[0],
+            aws_secret_access_key=self.aws_key[1],
         )
         (table,) = dynamodb.list_tables()["TableNames"]
         count = 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from .common import REPOSITORY, RESULTS, write_json
 
 BUILD = REPOSITORY / ".aws-sam" / "build"
-FUNCTIONS = ("StartFunction", "CallbackFunction")
+FUNCTIONS = ("StartFunction", "CallbackFunction", "TokenFunction")
 TARGET_BYTES = 2_000_000  # 2 MB (decimal: the stricter reading)
 
 

@@ -180,6 +180,31 @@ def render(results: dict) -> str:
                 f"{alone_text} | {_ms(overhead)} |"
             )
         lines.append("")
+    tokens = results.get("token_function")
+    if tokens:
+        warm, race = tokens["warm_get_token"], tokens["concurrent_refresh"]
+        lines += [
+            f"| Warm `get_token`, {tokens['requests_per_path']} requests (local stack, embedded AWS over loopback) | p50 ms | p99 ms |",
+            "|---|---|---|",
+        ]
+        for name, label in (
+            ("handler_in_process", "token function handler, in process"),
+            ("library_in_process", "library directly (`get_access_token`, table grants), in process"),
+            ("invoke_endpoint_boto3", "token function through the local Invoke endpoint (boto3 `lambda.invoke`)"),
+            ("invoke_endpoint_library", "library with `PD_CONNECT_TOKEN_FUNCTION`, through the local Invoke endpoint"),
+        ):
+            lines.append(f"| {label} | {_ms(warm[name]['p50_ms'])} | {_ms(warm[name]['p99_ms'])} |")
+        lines += [
+            f"| KMS calls during the warm requests (record unchanged) | {tokens['warm_kms_calls']} | |",
+            "",
+            "| 20 concurrent `get_token` on an expired token (20 token-function containers) | result |",
+            "|---|---|",
+            f"| answered with a token | {race['answered_ok']} / {race['callers']} |",
+            f"| refresh calls to PagerDuty | {race['refresh_calls_to_pagerduty']} (target 1: {_yes(race['refresh_calls_to_pagerduty'] == 1)}) |",
+            f"| distinct tokens in the answers; PagerDuty accepts it | {race['distinct_tokens']}; {_yes(race['token_accepted_by_pagerduty'])} |",
+            f"| answer latency p50 / p99 ms | {_ms(race['latency']['p50_ms'])} / {_ms(race['latency']['p99_ms'])} |",
+            "",
+        ]
     load = results.get("load")
     if load:
         lines += [

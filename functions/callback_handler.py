@@ -3,46 +3,52 @@
 Order matters (RFC 9700, and what Authlib gets wrong): PagerDuty's `error` first; then the state,
 consumed exactly once and only by the browser that started the flow; only then the code exchange,
 the profile, the encrypted store, and the welcome page. Failures raise; web.App renders them.
+
+A linked flow (started with the builder's link token) never makes a usable connection here: it
+is stored unconfirmed and the browser goes back to the app with a signed result, which the
+app's backend confirms for its own signed-in user (pd_connect.confirmations).
 """
 
 import re
+import time
 
 import requests
 
-from pd_connect import aws_clients, browser_binding, pages
+from pd_connect import aws_clients, browser_binding
 from pd_connect.client_secret import client_secret
 from pd_connect.config import load_settings
 from pd_connect.connections import Connection, ConnectionKey, ConnectionStore
 from pd_connect.failures import ConnectFailure, Reason
 from pd_connect.granted_scopes import missing_scopes
 from pd_connect.identity import Identity, identity_from_id_token
+from pd_connect.link_results import LIFETIME_SECONDS as RESULT_LIFETIME_SECONDS
+from pd_connect.link_results import QUERY_PARAMETER as RESULT_PARAMETER
+from pd_connect.link_results import new_result_id, sign_result
 from pd_connect.observability import instrumented, logger, record_connection
 from pd_connect.pagerduty_api import PagerDutyApiError, PagerDutyUser, fetch_current_user
+from pd_connect.pages import load_pages
 from pd_connect.pending_authorizations import PendingAuthorization, PendingAuthorizationStore
 from pd_connect.return_to import return_url
+from pd_connect.signing_keys import load_signing_keys
 from pd_connect.token_cipher import StoredTokens, TokenCipher
 from pd_connect.token_endpoint import InvalidClient, TokenSet, exchange_code
+from pd_connect.unconfirmed_connections import UnconfirmedConnectionStore
 from pd_connect.web import App, Request, Response, redirect
 
 settings = load_settings(needs_secrets=True)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
-connections = ConnectionStore(
-    aws_clients.dynamodb(), settings.table_name, TokenCipher(aws_clients.kms(), settings.token_key_id)
-)
+cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
+connections = ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
+unconfirmed = UnconfirmedConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
+pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
 http = requests.Session()  # connection reuse across warm invocations; holds no per-request data
 CLEAR_BINDING = (browser_binding.clear_cookie(),)
-# A 4xx ends this attempt: clear the binding. A 5xx may have left the state unconsumed (a
-# dependency was down), so the cookie stays and reloading the callback can still finish.
 app = App(
     render_failure=lambda failure, reference: pages.failure(
-        failure.reason,
-        reference=reference,
-        try_again=settings.try_again_url,
-        missing_scopes=failure.missing_scopes,
-        cookies=CLEAR_BINDING if failure.reason.status < 500 else (),
+        failure.reason, reference=reference, try_again=settings.try_again_url, missing_scopes=failure.missing_scopes
     )
 )
-_ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
+_ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 
 
 @app.get("/callback")
@@ -50,7 +56,7 @@ def callback(request: Request) -> Response:
     error = request.param("error")
     if error is not None:
         reason = Reason.ACCESS_DENIED if error == "access_denied" else Reason.PROVIDER_ERROR
-        raise ConnectFailure(reason, f"pagerduty error={error if _ERROR_CODE.match(error) else 'unrecognised'}")
+        raise ConnectFailure(reason, f"pagerduty error={error if _ERROR_CODE.fullmatch(error) else 'unrecognised'}")
     state = request.param("state")
     if not state:
         raise ConnectFailure(Reason.STATE_MISSING)
@@ -60,32 +66,64 @@ def callback(request: Request) -> Response:
     if not code:
         raise ConnectFailure(Reason.CODE_MISSING)
 
-    authorization = pending.consume(
-        state, request.cookies.get(browser_binding.COOKIE_NAME), host=request.domain_name
-    )
+    authorization = pending.consume(state, request.cookies.get(browser_binding.COOKIE_NAME), host=request.domain_name)
+    try:
+        return _finish(code, authorization)
+    except ConnectFailure as failure:
+        # This request consumed the pending authorization bound to the cookie: a 4xx ends the
+        # attempt, so the binding goes. Before that point (PagerDuty's error, an unknown state,
+        # another browser's cookie) it stays, so a forged /callback link cannot break a genuine
+        # flow in progress; after a 5xx it stays too, as a retry may find a dependency back.
+        if failure.reason.status < 500:
+            failure.cookies = CLEAR_BINDING
+        raise
+
+
+def _finish(code: str, authorization: PendingAuthorization) -> Response:
     tokens = _exchange(code, authorization)
     _check_granted_scopes(tokens)
     identity = identity_from_id_token(tokens.id_token)
     user, api_base = _current_user(tokens.access_token, identity)
     connection = _connection(identity, user, api_base, tokens, authorization.app_user_id)
-    connections.save(connection, StoredTokens(tokens.access_token, tokens.refresh_token))
+    stored = StoredTokens(tokens.access_token, tokens.refresh_token)
+    if authorization.app_user_id:
+        response = _return_unconfirmed(connection, stored, authorization.return_to)
+    else:
+        # Built before storing: a page that cannot be rendered must not follow a stored connection.
+        response = pages.welcome(
+            name=connection.user_name,
+            avatar_url=user.avatar_url if user else None,
+            subdomain=connection.subdomain,
+            region=connection.region,
+            profile_loaded=user is not None,
+            granted_scopes=connection.scopes,
+            cookies=CLEAR_BINDING,
+        )
+        connections.save(connection, stored)
     record_connection(connection.region)
     logger.info(
-        "connection stored",
+        "connection stored" if not authorization.app_user_id else "linked connection stored unconfirmed",
         extra={"account_id": connection.key.account_id, "user_id": connection.key.user_id, "region": connection.region},
     )
-    if authorization.return_to and settings.return_to_origin:
-        # Back into the builder's app: only its allow-listed origin, a flag, never a token or code.
-        location = return_url(settings.return_to_origin, authorization.return_to, pagerduty="connected")
-        return redirect(location, status=303, cookies=CLEAR_BINDING)
-    return pages.welcome(
-        name=connection.user_name,
-        avatar_url=user.avatar_url if user else None,
-        subdomain=connection.subdomain,
-        region=connection.region,
-        profile_loaded=user is not None,
-        cookies=CLEAR_BINDING,
-    )
+    return response
+
+
+def _return_unconfirmed(connection: Connection, tokens: StoredTokens, return_to: str) -> Response:
+    """A linked flow: store the connection unconfirmed and send the browser back to the app with
+    the signed result its backend confirms. Always back to the app, never a welcome page."""
+    if not settings.return_to_origin:
+        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "linked flows need RETURN_TO_ORIGIN")
+    result_id = new_result_id()
+    now = int(time.time())
+    result = sign_result(load_signing_keys(settings.result_signing_key_id).current, connection.key, jti=result_id, now=now)
+    flags = {"pagerduty": "connected", RESULT_PARAMETER: result}
+    try:
+        location = return_url(settings.return_to_origin, return_to or "/", **flags)
+    except ValueError:
+        raise ConnectFailure(Reason.LINK_INVALID, "return path refused when building the return URL") from None
+    unconfirmed.save(connection, tokens, result_id=result_id, expires_at=now + RESULT_LIFETIME_SECONDS)
+    # Only the allow-listed origin, a flag and the result: never a PagerDuty token or code.
+    return redirect(location, status=303, cookies=CLEAR_BINDING)
 
 
 def _exchange(code: str, authorization: PendingAuthorization) -> TokenSet:
@@ -152,8 +190,14 @@ def _connection(
     if not account_id or not user_id:
         raise ConnectFailure(Reason.PAGERDUTY_BAD_RESPONSE, "neither id_token nor /users/me identified the user")
     region = next((r for r, base in settings.api_urls.items() if base == api_base), identity.region)
+    try:
+        # Checked before any key is built: ids come from PagerDuty's answers (a hostile one could
+        # otherwise name another record, e.g. a user id "PADA001#app#victim").
+        key = ConnectionKey(account_id, user_id, app_user_id)
+    except ValueError:
+        raise ConnectFailure(Reason.PAGERDUTY_BAD_RESPONSE, "account or user id is not a PagerDuty id") from None
     return Connection(
-        key=ConnectionKey(account_id, user_id, app_user_id),
+        key=key,
         user_name=(user.name if user and user.name else "PagerDuty user"),
         user_email=user.email if user else "",
         subdomain=subdomain,
@@ -166,7 +210,7 @@ def _connection(
 
 
 def _subdomain_from(html_url: str) -> str:
-    match = re.match(r"^https://([a-z0-9-]+)\.(?:eu\.)?pagerduty\.com/", html_url or "")
+    match = re.match(r"https://([a-z0-9-]+)\.(?:eu\.)?pagerduty\.com/", html_url or "")
     return match.group(1) if match else ""
 
 

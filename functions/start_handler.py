@@ -3,18 +3,20 @@
 /authorize: new state + PKCE verifier, stored server-side and bound to this browser by a cookie,
 then a 302 to PagerDuty's authorize endpoint. With `?link=<token>` (the builder's signed-in user)
 the token is verified and spent first, and its app user and return path ride along server-side.
-No KMS and no `requests` here; the secret is read only when a link token needs its key.
+No KMS and no `requests` here. The only secret it can read is the link signing key, and only
+when a link token arrives; the OAuth client secret is out of its reach.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pd_connect import aws_clients, browser_binding, pages, pkce
+from pd_connect import aws_clients, browser_binding, pkce
 from pd_connect.authorization_request import authorize_url, default_redirect_uri
 from pd_connect.config import load_settings
 from pd_connect.failures import ConnectFailure, Reason
 from pd_connect.observability import instrumented, record_authorization_started
+from pd_connect.pages import favicon as favicon_page, load_pages
 from pd_connect.pending_authorizations import PendingAuthorizationStore
 from pd_connect.web import App, Request, Response, redirect
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:  # links (and its json/hmac) load only when a link arrives, as
 
 settings = load_settings(needs_secrets=False)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
+pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
 # The template's $default route sends every unknown path and method here: the 404/405 pages.
 app = App(
     render_failure=lambda failure, reference: pages.failure(
@@ -39,11 +42,15 @@ def landing(request: Request) -> Response:
 
 @app.get("/favicon.ico", head=True)
 def favicon(request: Request) -> Response:
-    return pages.favicon()
+    return favicon_page()
 
 
 @app.get("/authorize")
 def authorize(request: Request) -> Response:
+    # Every check of the request comes before the link is spent: a refused request spends nothing.
+    if not settings.redirect_uri and not request.domain_name:
+        raise ConnectFailure(Reason.BAD_REQUEST, "no PD_REDIRECT_URI and no domain name in the request")
+    redirect_uri = settings.redirect_uri or default_redirect_uri(request.domain_name)
     link_token = request.param("link")
     link = _spend_link(link_token) if link_token is not None else None
     if link is None and not settings.allow_anonymous:
@@ -51,9 +58,6 @@ def authorize(request: Request) -> Response:
     binding = request.cookies.get(browser_binding.COOKIE_NAME)
     if not browser_binding.is_well_formed(binding):
         binding = browser_binding.new_binding()
-    if not settings.redirect_uri and not request.domain_name:
-        raise ConnectFailure(Reason.BAD_REQUEST, "no PD_REDIRECT_URI and no domain name in the request")
-    redirect_uri = settings.redirect_uri or default_redirect_uri(request.domain_name)
     code_verifier = pkce.new_code_verifier()
     state = pending.issue(
         code_verifier=code_verifier,
@@ -76,17 +80,18 @@ def authorize(request: Request) -> Response:
 
 
 def _spend_link(token: str) -> Link:
-    """Verify the builder's link token and spend its nonce. Imported lazily: the secret and its
+    """Verify the builder's link token and spend its jti. Imported lazily: the secret and its
     SDK cost cold start that the anonymous flow should not pay."""
-    from pd_connect.client_secret import link_signing_key
     from pd_connect.link_nonces import LinkNonceStore
     from pd_connect.links import verify_link
+    from pd_connect.signing_keys import load_signing_keys
 
-    if not settings.client_secret_id:
-        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "CLIENT_SECRET_ID is not set for the start function")
-    link = verify_link(token, link_signing_key(settings.client_secret_id))
-    if link.return_to and not settings.return_to_origin:
-        raise ConnectFailure(Reason.LINK_INVALID, "link has a return path but RETURN_TO_ORIGIN is not set")
+    if not settings.link_signing_key_id:
+        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "LINK_SIGNING_KEY_ID is not set for the start function")
+    link = verify_link(token, load_signing_keys(settings.link_signing_key_id).for_verifying)
+    if not settings.return_to_origin:
+        # A linked flow always returns to the app, whose backend must confirm it.
+        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "linked flows need RETURN_TO_ORIGIN")
     LinkNonceStore(aws_clients.dynamodb(), settings.table_name).spend(link)
     return link
 

@@ -53,8 +53,10 @@ _SECRET_SOURCES = (
     ("pd_connect.pending_authorizations", "new_state", "state", lambda state: [state]),
     ("pd_connect.pkce", "new_code_verifier", "code_verifier", lambda verifier: [verifier]),
     ("pd_connect.browser_binding", "new_binding", "browser binding", lambda binding: [binding]),
+    ("pd_connect.signing_keys", "load_signing_keys", "signing key", lambda keys: [keys.current, keys.previous]),
     ("pd_connect.links", "sign_link", "link token", lambda token: [token]),
-    ("pd_connect.client_secret", "link_signing_key", "link signing key", lambda key: [key]),
+    ("pd_connect.link_results", "sign_result", "linked-flow result", lambda token: [token]),
+    ("local.stack.aws_guard", "RunKey.new", "embedded AWS secret key", lambda key: [key.secret_access_key]),
 )
 
 

@@ -31,6 +31,7 @@ from .client_secret import client_secret
 from .config import Settings, load_settings
 from .connections import ConnectionKey, ConnectionStore, StoredConnection
 from .failures import ConnectFailure, Reason
+from .observability import logger, record_security_event
 from .token_cipher import StoredTokens, TokenCipher
 from .token_endpoint import InvalidClient, InvalidGrant, refresh
 
@@ -68,6 +69,8 @@ class AccessToken:
     api_base: str
     region: str
     expires_at: int  # epoch seconds
+    scopes: str = ""  # space-separated, as PagerDuty granted them
+    key: ConnectionKey | None = None  # the connection it belongs to
 
     def __repr__(self) -> str:
         return f"AccessToken(version={self.version}, region={self.region!r}, token=<redacted>)"
@@ -100,6 +103,10 @@ class AccessTokens:
     def store(self) -> ConnectionStore:
         return self._store
 
+    def resolve(self, key: ConnectionKey | str | None = None, *, app_user_id: str = "", account_id: str = "") -> ConnectionKey:
+        """The connection meant by a key or by an app user (see resolve_key)."""
+        return resolve_key(self._store, key, app_user_id=app_user_id, account_id=account_id)
+
     def get(self, key: ConnectionKey, *, reject_version: int | None = None) -> AccessToken:
         """A valid access token. `reject_version`: the caller saw that version's token refused
         (HTTP 401), so refresh unless the record has already moved past it. Raises only
@@ -107,6 +114,10 @@ class AccessTokens:
         try:
             return self._get(key, reject_version)
         except ConnectFailure as failure:  # AWS failed reading, leasing or marking the record
+            if failure.reason is Reason.STORED_TOKENS_UNREADABLE:
+                # Not an outage: the record's ciphertext is not its own (copied or tampered).
+                logger.error("stored tokens do not match their record", extra={"connection": str(key), "reason": failure.reason.code})
+                record_security_event(failure.reason.code)
             raise TokenRefreshFailed(f"{key}: {failure.reason.code} ({failure.detail})", failure.reason) from None
 
     def _get(self, key: ConnectionKey, reject_version: int | None) -> AccessToken:
@@ -145,7 +156,9 @@ class AccessTokens:
     def _access_token(self, record: StoredConnection, tokens: StoredTokens | None = None) -> AccessToken:
         tokens = tokens or self._tokens(record)
         c = record.connection
-        return AccessToken(tokens.access_token, record.token_version, c.api_base, c.region, c.access_token_expires_at)
+        return AccessToken(
+            tokens.access_token, record.token_version, c.api_base, c.region, c.access_token_expires_at, c.scopes, c.key
+        )
 
     def _refresh(self, record: StoredConnection, owner: str) -> AccessToken:
         key = record.key
@@ -172,7 +185,7 @@ class AccessTokens:
         with self._lock:
             self._decrypted[key.pk] = (version, tokens)
         c = record.connection
-        return AccessToken(tokens.access_token, version, c.api_base, c.region, new.expires_at)
+        return AccessToken(tokens.access_token, version, c.api_base, c.region, new.expires_at, new.scope or c.scopes, key)
 
     def _call_pagerduty(self, refresh_token: str):
         def attempt(secret: str):
@@ -211,6 +224,19 @@ def default_access_tokens() -> AccessTokens:
         return _default
 
 
+def default_token_source():
+    """What the library's functions get tokens from: the token function when
+    PD_CONNECT_TOKEN_FUNCTION names it (no table, key or secret grants needed), else the table."""
+    from .config import token_function_name
+
+    function = token_function_name()
+    if function:
+        from .token_function.client import default_token_function_client
+
+        return default_token_function_client(function)
+    return default_access_tokens()
+
+
 def resolve_key(
     store: ConnectionStore, key: ConnectionKey | str | None = None, *, app_user_id: str = "", account_id: str = ""
 ) -> ConnectionKey:
@@ -233,5 +259,5 @@ def get_access_token(key: ConnectionKey | str | None = None, *, app_user_id: str
     Name the connection by `key` ("ACCOUNT_ID/USER_ID[/APP_USER_ID]" or a ConnectionKey), or by
     `app_user_id` (your own user, from a linked flow; add `account_id` if they connected several).
     Raises ConnectionNotFound, AmbiguousConnection, NeedsReauthorization or TokenRefreshFailed."""
-    tokens = default_access_tokens()
-    return tokens.get(resolve_key(tokens.store, key, app_user_id=app_user_id, account_id=account_id)).token
+    tokens = default_token_source()
+    return tokens.get(tokens.resolve(key, app_user_id=app_user_id, account_id=account_id)).token

@@ -41,3 +41,14 @@ def error_code(error: Exception) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", "ClientError"))
     return type(error).__name__
+
+
+# The token function may wait for another caller's refresh (access_tokens.WAIT_SECONDS) and then
+# refresh itself: the read timeout outlasts its Timeout. Standard retries cover Lambda's throttling
+# (TooManyRequestsException, when the token function's reserved concurrency is all in use).
+_LAMBDA_CONFIG = Config(connect_timeout=2, read_timeout=40, retries={"mode": "standard", "max_attempts": 3})
+
+
+@cache
+def lambda_():
+    return boto3.client("lambda", config=_LAMBDA_CONFIG)

@@ -15,7 +15,7 @@ import secrets
 
 COOKIE_NAME = "__Host-pd-connect-binding"
 LIFETIME_SECONDS = 600  # as long as a pending authorization lives
-_WELL_FORMED = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_WELL_FORMED = re.compile(r"[A-Za-z0-9_-]{43}")  # fullmatch: "$" would let a trailing newline in
 
 
 def new_binding() -> str:
@@ -23,7 +23,7 @@ def new_binding() -> str:
 
 
 def is_well_formed(value: str | None) -> bool:
-    return bool(value) and bool(_WELL_FORMED.match(value))
+    return bool(value) and bool(_WELL_FORMED.fullmatch(value))
 
 
 def binding_hash(value: str) -> str:

@@ -6,12 +6,15 @@ setting fails at start with a message naming the setting, never halfway through 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Mapping
+from typing import Mapping, NamedTuple
 from urllib.parse import urlsplit
+
+from .https_urls import https_origin
 
 REAL_IDENTITY_URL = "https://identity.pagerduty.com"
 REAL_API_URL = {"US": "https://api.pagerduty.com", "EU": "https://api.eu.pagerduty.com"}
@@ -19,6 +22,18 @@ REAL_API_URL = {"US": "https://api.pagerduty.com", "EU": "https://api.eu.pagerdu
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
+
+
+class Branding(NamedTuple):
+    """The builder's product on the pages. Empty values keep the built-in pages as they are.
+    (Immutable like the dataclasses here, but a NamedTuple: creating a frozen dataclass costs
+    about 3.6 M instructions of cold start, a NamedTuple a quarter of that.)"""
+
+    product_name: str = ""
+    logo_url: str = ""  # https; its origin (and nothing more) is added to img-src
+    accent_color: str = ""  # "#rrggbb"
+    support_url: str = ""  # https
+    privacy_policy_url: str = ""  # https
 
 
 @dataclass(frozen=True)
@@ -30,9 +45,13 @@ class Settings:
     identity_url: str
     api_urls: Mapping[str, str]  # region ("US"/"EU") -> REST API base
     token_key_id: str  # KMS key for stored tokens (callback and token readers only)
-    client_secret_id: str  # Secrets Manager secret: client secret and link signing key
+    client_secret_id: str  # Secrets Manager secret: the OAuth client secret (callback, refreshers)
     allow_anonymous: bool = True  # connections without a link token from the builder's app
     return_to_origin: str = ""  # the one origin a linked flow may send the browser back to
+    branding: Branding = Branding()
+    page_templates_dir: str = ""  # the builder's templates (a Lambda layer's folder); "" = built-in only
+    link_signing_key_id: str = ""  # secret with the link signing key (start function verifies)
+    result_signing_key_id: str = ""  # secret with the result signing key (callback signs)
     event_bus_name: str = "default"  # EventBridge bus for lifecycle events (the events function)
 
     def api_url(self, region: str) -> str:
@@ -53,12 +72,43 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def is_loopback(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost") or host == "::1":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_transport(env: Mapping[str, str], name: str, value: str) -> None:
+    """A deployed stack sends the client secret and tokens to these endpoints: plain http only to
+    this machine (the local stack), or inside `sam local` (AWS_SAM_LOCAL, containers reach the
+    host as host.docker.internal). A misconfigured override cannot send them in clear."""
+    parts = urlsplit(value)
+    if parts.scheme == "http" and not is_loopback(parts.hostname or "") and env.get("AWS_SAM_LOCAL") != "true":
+        raise ConfigError(f"{name} must be https (plain http only for loopback hosts), got {value!r}")
+
+
 def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"{name} must be an http(s) base URL without query, got {value!r}")
+    _check_transport(env, name, value)
     return value.rstrip("/")
+
+
+def _check_aws_endpoints(env: Mapping[str, str]) -> None:
+    """boto3 reads AWS_ENDPOINT_URL (and per-service AWS_ENDPOINT_URL_*) itself; check them here."""
+    for name in sorted(n for n in env if n == "AWS_ENDPOINT_URL" or n.startswith("AWS_ENDPOINT_URL_")):
+        value = env[name].strip()
+        if not value:
+            continue
+        if urlsplit(value).scheme not in ("https", "http"):
+            raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+        _check_transport(env, name, value)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -82,6 +132,54 @@ def _origin(env: Mapping[str, str], name: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+MAX_PRODUCT_NAME = 80
+_HEX_COLOR = r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})"  # compiled on first use (see https_urls)
+
+
+def _product_name(env: Mapping[str, str]) -> str:
+    value = " ".join(env.get("PRODUCT_NAME", "").split())
+    if len(value) > MAX_PRODUCT_NAME or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise ConfigError(f"PRODUCT_NAME must be at most {MAX_PRODUCT_NAME} printable characters, got {value!r}")
+    return value
+
+
+def _https_url(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and (not https_origin(value) or "\\" in value or any(c.isspace() or c < " " for c in value)):
+        raise ConfigError(
+            f"{name} must be an https URL with a plain host name (no user name, spaces or backslashes), got {value!r}"
+        )
+    return value
+
+
+def _hex_color(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        return ""
+    match = re.fullmatch(_HEX_COLOR, value)
+    if not match:
+        raise ConfigError(f"{name} must be a hex colour such as #5b3cc4 or #53c, got {value!r}")
+    digits = match.group(1).lower()
+    return "#" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
+
+
+def _directory(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and not os.path.isdir(value):
+        raise ConfigError(f"{name} must be a folder of page templates, and {value!r} is not a folder")
+    return value
+
+
+def branding_from(env: Mapping[str, str]) -> Branding:
+    return Branding(
+        product_name=_product_name(env),
+        logo_url=_https_url(env, "LOGO_URL"),
+        accent_color=_hex_color(env, "ACCENT_COLOR"),
+        support_url=_https_url(env, "SUPPORT_URL"),
+        privacy_policy_url=_https_url(env, "PRIVACY_POLICY_URL"),
+    )
+
+
 _BUS_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
 
 
@@ -100,6 +198,7 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
             raise ConfigError(f"PD_REDIRECT_URI must be an absolute http(s) URL, got {redirect_uri!r}")
     scopes = " ".join(env.get("PD_SCOPES", "").split()) or "read"
+    _check_aws_endpoints(env)
     return Settings(
         client_id=_required(env, "PD_CLIENT_ID"),
         scopes=scopes,
@@ -116,6 +215,10 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
         ),
         allow_anonymous=_flag(env, "ALLOW_ANONYMOUS_CONNECT", True),
         return_to_origin=_origin(env, "RETURN_TO_ORIGIN"),
+        branding=branding_from(env),
+        page_templates_dir=_directory(env, "PAGE_TEMPLATES_DIR"),
+        link_signing_key_id=env.get("LINK_SIGNING_KEY_ID", "").strip(),
+        result_signing_key_id=env.get("RESULT_SIGNING_KEY_ID", "").strip(),
         event_bus_name=_bus_name(env, "EVENT_BUS_NAME"),
     )
 
@@ -124,3 +227,18 @@ def settings_from(env: Mapping[str, str], *, needs_secrets: bool) -> Settings:
 def load_settings(*, needs_secrets: bool) -> Settings:
     """Settings for this container (cached: the environment doesn't change under a running Lambda)."""
     return settings_from(os.environ, needs_secrets=needs_secrets)
+
+
+# A function name, or a full/partial ARN (with an optional version or alias), as Lambda's Invoke takes it.
+_TOKEN_FUNCTION = re.compile(
+    r"(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?"
+)
+
+
+def token_function_name(env: Mapping[str, str] | None = None) -> str:
+    """PD_CONNECT_TOKEN_FUNCTION: the token function the library invokes instead of reading the
+    table itself (README: "Use connections from any backend"); "" = read the table directly."""
+    value = (os.environ if env is None else env).get("PD_CONNECT_TOKEN_FUNCTION", "").strip()
+    if value and not _TOKEN_FUNCTION.fullmatch(value):
+        raise ConfigError(f"PD_CONNECT_TOKEN_FUNCTION must be a Lambda function name or ARN, got {value!r}")
+    return value

@@ -8,6 +8,7 @@ Every token change bumps `token_version`; refreshes are serialised by a short le
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +20,15 @@ from .failures import ConnectFailure, Reason
 from .token_cipher import StoredTokens, TokenCipher
 
 
+# What each part of a key may hold, checked whenever a key is built: none can contain "#" or
+# "/", so `pk` and `str()` are unambiguous by construction (a user id "PADA001#app#victim" is
+# refused, never stored over app user victim's record). PagerDuty ids are short upper-case
+# alphanumerics (PXPGF42); without an account_id claim the subdomain stands in for the account.
+ACCOUNT_ID = re.compile(r"[A-Z0-9]{1,32}|[a-z0-9][a-z0-9-]{0,62}")
+USER_ID = re.compile(r"[A-Z0-9]{1,32}")
+APP_USER_ID = re.compile(r"[A-Za-z0-9._:@+=|-]{1,128}")  # as links.APP_USER_ID
+
+
 @dataclass(frozen=True)
 class ConnectionKey:
     """PagerDuty account + user, and the builder's app user when a link token started the flow
@@ -27,6 +37,17 @@ class ConnectionKey:
     account_id: str
     user_id: str
     app_user_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not (
+            isinstance(self.account_id, str)
+            and ACCOUNT_ID.fullmatch(self.account_id)
+            and isinstance(self.user_id, str)
+            and USER_ID.fullmatch(self.user_id)
+            and isinstance(self.app_user_id, str)
+            and (self.app_user_id == "" or APP_USER_ID.fullmatch(self.app_user_id))
+        ):
+            raise ValueError("not a valid connection key (PagerDuty account and user ids, app user id)")
 
     @property
     def pk(self) -> str:
@@ -44,7 +65,10 @@ class ConnectionKey:
             parts = text.split("/")
         if len(parts) not in (2, 3) or not all(parts):
             raise ValueError(f"not a connection key: {text!r} (expected ACCOUNT_ID/USER_ID[/APP_USER_ID])")
-        return cls(*parts)
+        try:
+            return cls(*parts)
+        except ValueError:
+            raise ValueError(f"not a connection key: {text!r} (expected ACCOUNT_ID/USER_ID[/APP_USER_ID])") from None
 
     def __str__(self) -> str:
         base = f"{self.account_id}/{self.user_id}"
@@ -140,16 +164,24 @@ def stored_connection_from_item(item: dict) -> StoredConnection:
 
 
 # Attributes an operator listing reads: never the token ciphertext. Aliased, as several
-# (region, kind, ...) are DynamoDB reserved words.
-_SUMMARY_ATTRIBUTES = (
+# (region, kind, ...) are DynamoDB reserved words. The connections index projects exactly these.
+SUMMARY_ATTRIBUTES = (
     "pk", "kind", "account_id", "user_id", "app_user_id", "user_name", "user_email", "subdomain", "region", "api_base",
     "scopes", "access_token_expires_at", "profile_loaded", "needs_reauthorization", "reauthorization_reason",
     "refresh_lease_until", "token_version", "created_at", "updated_at",
 )
-_SUMMARY_NAMES = {f"#a{i}": name for i, name in enumerate(_SUMMARY_ATTRIBUTES)}
+_SUMMARY_NAMES = {f"#a{i}": name for i, name in enumerate(SUMMARY_ATTRIBUTES)}
 
 
 BY_APP_USER_INDEX = "by_app_user"  # template.yaml: hash app_user_id, range pk, projection ALL
+# template.yaml: hash account_id, range pk. Sparse: only connection items carry account_id (not
+# pending authorizations, spent link nonces or unconfirmed connections), so listing reads nothing else.
+CONNECTIONS_INDEX = "connections"
+
+
+def _index_cursor(pk: str) -> dict:
+    """The connections index's ExclusiveStartKey for the item `pk` (its index key is account + pk)."""
+    return {"pk": {"S": pk}, "account_id": {"S": ConnectionKey.parse(pk).account_id}}
 
 
 def _iso(epoch: float, timespec: str = "seconds") -> str:
@@ -158,6 +190,34 @@ def _iso(epoch: float, timespec: str = "seconds") -> str:
 
 def _now_iso(clock) -> str:
     return _iso(clock())
+
+
+def connection_item(connection: Connection, tokens_ciphertext: bytes, *, now: str, authorized_at: str = "") -> dict:
+    """The stored item of a newly authorized connection (one field list for every writer).
+    `authorized_at`: when the user authorized it (the callback's time); a refresh never changes it."""
+    item = {
+        "pk": {"S": connection.key.pk},
+        "kind": {"S": "connection"},
+        "account_id": {"S": connection.key.account_id},
+        "user_id": {"S": connection.key.user_id},
+        "user_name": {"S": connection.user_name},
+        "user_email": {"S": connection.user_email},
+        "subdomain": {"S": connection.subdomain},
+        "region": {"S": connection.region},
+        "api_base": {"S": connection.api_base},
+        "scopes": {"S": connection.scopes},
+        "access_token_expires_at": {"N": str(connection.access_token_expires_at)},
+        "profile_loaded": {"BOOL": connection.profile_loaded},
+        "needs_reauthorization": {"BOOL": False},
+        "tokens": {"B": tokens_ciphertext},
+        "authorized_at": {"S": authorized_at or now},
+        "created_at": {"S": now},
+        "updated_at": {"S": now},
+        "token_version": {"N": "1"},
+    }
+    if connection.key.app_user_id:
+        item["app_user_id"] = {"S": connection.key.app_user_id}  # feeds the by_app_user index
+    return item
 
 
 class ConnectionStore:
@@ -169,33 +229,15 @@ class ConnectionStore:
 
     def save(self, connection: Connection, tokens: StoredTokens) -> None:
         """Create or replace the connection with fresh tokens, keeping its created_at."""
-        pk = connection.key.pk
         moment = self._clock()
-        now = _iso(moment)
-        item = {
-            "pk": {"S": pk},
-            "kind": {"S": "connection"},
-            "account_id": {"S": connection.key.account_id},
-            "user_id": {"S": connection.key.user_id},
-            "user_name": {"S": connection.user_name},
-            "user_email": {"S": connection.user_email},
-            "subdomain": {"S": connection.subdomain},
-            "region": {"S": connection.region},
-            "api_base": {"S": connection.api_base},
-            "scopes": {"S": connection.scopes},
-            "access_token_expires_at": {"N": str(connection.access_token_expires_at)},
-            "profile_loaded": {"BOOL": connection.profile_loaded},
-            "needs_reauthorization": {"BOOL": False},
-            "tokens": {"B": self._cipher.encrypt(pk, tokens)},
-            "created_at": {"S": now},
-            "updated_at": {"S": now},
-            # This authorization; a refresh never changes it. Milliseconds: two authorizations of one
-            # user within a second are still told apart (the lifecycle events compare it).
-            "authorized_at": {"S": _iso(moment, timespec="milliseconds")},
-            "token_version": {"N": "1"},
-        }
-        if connection.key.app_user_id:
-            item["app_user_id"] = {"S": connection.key.app_user_id}  # feeds the by_app_user index
+        # authorized_at in milliseconds: two authorizations of one user within a second are still
+        # told apart (the lifecycle events compare it); a refresh never changes it.
+        item = connection_item(
+            connection,
+            self._cipher.encrypt(connection.key.pk, tokens),
+            now=_iso(moment),
+            authorized_at=_iso(moment, timespec="milliseconds"),
+        )
         # PutItem only (the callback's grant): first try as new; if the record exists, replace it
         # conditioned on the version we saw, so a concurrent refresh is never silently undone.
         condition, values = "attribute_not_exists(pk)", None
@@ -230,10 +272,12 @@ class ConnectionStore:
     def list_page(self, *, limit: int = 50, after: str | None = None) -> tuple[list[StoredConnection], str | None]:
         """One page of connections (never their tokens) and the cursor for the next page.
 
-        Listing is an operator action over the whole table, so it pages through a Scan; every
-        lookup of one connection is a GetItem by key."""
+        Listing is an operator action over every connection, so it pages through a Scan of the
+        sparse connections index: pending authorizations (one per anonymous /authorize, however
+        many a flood made) are never read. Every lookup of one connection is a GetItem by key."""
         request = {
             "TableName": self._table,
+            "IndexName": CONNECTIONS_INDEX,
             "Limit": limit,
             "FilterExpression": "#a1 = :connection",
             "ProjectionExpression": ", ".join(_SUMMARY_NAMES),
@@ -241,11 +285,11 @@ class ConnectionStore:
             "ExpressionAttributeValues": {":connection": {"S": "connection"}},
         }
         if after:
-            request["ExclusiveStartKey"] = {"pk": {"S": after}}
+            request["ExclusiveStartKey"] = _index_cursor(after)
         result = self._call("scan", **request)
         items = [stored_connection_from_item(item) for item in result.get("Items", [])]
-        cursor = result.get("LastEvaluatedKey", {}).get("pk", {}).get("S")
-        return items, cursor
+        last = result.get("LastEvaluatedKey")
+        return items, (last["pk"]["S"] if last else None)
 
     def find_by_app_user(self, app_user_id: str) -> list[StoredConnection]:
         """Every connection of one app user: a Query on the sparse by_app_user index, no scan."""

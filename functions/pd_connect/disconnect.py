@@ -7,7 +7,7 @@ the grant itself is revoked by the user (or, for every user at once, by the app'
 from __future__ import annotations
 
 from . import aws_clients
-from .config import load_settings
+from .config import load_settings, token_function_name
 from .connections import ConnectionKey, ConnectionStore
 from .token_cipher import TokenCipher
 
@@ -23,6 +23,10 @@ def disconnect(key: ConnectionKey | str, store: ConnectionStore | None = None) -
     """Delete the stored connection; True if one existed. Show REVOKE_IN_PAGERDUTY to the user."""
     if isinstance(key, str):
         key = ConnectionKey.parse(key)
+    if store is None and token_function_name():  # PD_CONNECT_TOKEN_FUNCTION: no table grants here
+        from .token_function.client import default_token_function_client
+
+        return default_token_function_client(token_function_name()).disconnect(key)
     if store is None:
         settings = load_settings(needs_secrets=True)
         store = ConnectionStore(

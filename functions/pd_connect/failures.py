@@ -48,6 +48,7 @@ class Reason(Enum):
     LINK_USED = (400, "This connection link was already used. Start again from the app.")
     LINK_REQUIRED = (400, "Connections must be started from the app you are signed in to.")
     LINK_NOT_CONFIGURED = (503, "This app is not set up to accept connection links yet.")
+    STORED_TOKENS_UNREADABLE = (500, "This connection's stored data could not be read. Connect again.")
     NOT_FOUND = (404, "There is no page at this address.")
     METHOD_NOT_ALLOWED = (405, "This page cannot be used that way.")
     UNEXPECTED = (500, "Something unexpected went wrong on our side.")
@@ -71,10 +72,17 @@ class ConnectFailure(Exception):
     carry a code, state, verifier, token or secret."""
 
     def __init__(
-        self, reason: Reason, detail: str = "", *, missing_scopes: tuple[str, ...] = (), allow: tuple[str, ...] = ()
+        self,
+        reason: Reason,
+        detail: str = "",
+        *,
+        cookies: tuple[str, ...] = (),
+        missing_scopes: tuple[str, ...] = (),
+        allow: tuple[str, ...] = (),
     ) -> None:
         super().__init__(reason.code)
         self.reason = reason
         self.detail = detail
+        self.cookies = cookies  # Set-Cookie values the failure page must carry (e.g. clear a binding)
         self.missing_scopes = missing_scopes  # SCOPES_NOT_GRANTED: what the page names
         self.allow = allow  # METHOD_NOT_ALLOWED: the methods the path does support

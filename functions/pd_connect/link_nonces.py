@@ -1,4 +1,4 @@
-"""Spends a link token's nonce exactly once (a conditional PutItem), so a link cannot be replayed."""
+"""Spends a link token's `jti` (its nonce) exactly once (a conditional PutItem), so a link cannot be replayed."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class LinkNonceStore:
         self._table = table_name
 
     def spend(self, link: Link) -> None:
-        digest = hashlib.sha256(link.nonce.encode("ascii")).hexdigest()
+        digest = hashlib.sha256(link.jti.encode("ascii")).hexdigest()
         try:
             self._client.put_item(
                 TableName=self._table,

@@ -1,38 +1,36 @@
-"""Link tokens: how the builder's backend says "this browser is my signed-in user U".
+"""Link tokens: how the builder's backend says "my signed-in user U started this connection".
 
 The backend mints a short-lived signed token naming its user (and optionally where to send the
 browser afterwards) and links to `/authorize?link=<token>`. /authorize verifies it, spends its
-nonce once, and keeps the app user and return path server-side in the pending authorization.
-Without this, anyone could attach their PagerDuty account to someone else's app user.
+`jti` once, and keeps the app user and return path server-side in the pending authorization.
+A link alone does not make a connection usable: the browser comes back to the app with a
+signed result that the backend confirms for its own signed-in user (confirmations.py), so a
+link sent to someone else's browser cannot attach their PagerDuty account to the sender.
 
-Format (mint it in any language; README has a test vector):
+Format: JWS compact, HS256 (RFC 7515/7519), any JWT library mints it (README has test vectors):
 
-    token   = "v1." + b64url(payload) + "." + b64url(HMAC-SHA256(key, "v1." + b64url(payload)))
-    payload = UTF-8 JSON object {"sub": app user id, "ret": return path or null,
-                                 "exp": expiry, epoch seconds (at most 300 s ahead),
-                                 "nonce": >= 16 random bytes, b64url}
-    b64url  = URL-safe base64 without "=" padding;  key = UTF-8 bytes of link_signing_key
+    header  = {"alg": "HS256", "typ": "pd-connect-link+jwt"}          (exactly these two)
+    claims  = {"sub": app user id, "iat": now, "exp": at most 300 s after iat,
+               "jti": >= 16 random bytes, base64url, "ret": return path (optional)}
+    key     = the UTF-8 bytes of the link signing key secret's signing_key
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
+import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
 
+from . import jws
 from .failures import ConnectFailure, Reason
 from .return_to import normalise_return_path
 
-VERSION = "v1"
+TYP = "pd-connect-link+jwt"
 MAX_LIFETIME_SECONDS = 300
-APP_USER_ID = re.compile(r"^[A-Za-z0-9._:@+=|-]{1,128}$")  # no "/" or "#": they delimit keys
-_NONCE = re.compile(r"^[A-Za-z0-9_-]{22,128}$")
-_MAX_TOKEN_LENGTH = 2048
+APP_USER_ID = re.compile(r"[A-Za-z0-9._:@+=|-]{1,128}")  # fullmatch; no "/" or "#": they delimit keys
+_JTI = re.compile(r"[A-Za-z0-9_-]{22,128}")
 
 
 @dataclass(frozen=True)
@@ -40,21 +38,11 @@ class Link:
     app_user_id: str
     return_to: str | None  # a path, validated; joined to the allow-listed origin at the end
     expires_at: int
-    nonce: str
+    jti: str  # spent once (link_nonces.py)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _signature(key: bytes, signed_part: str) -> str:
-    return _b64(hmac.new(key, signed_part.encode("ascii"), hashlib.sha256).digest())
+def is_app_user_id(value: object) -> bool:
+    return isinstance(value, str) and APP_USER_ID.fullmatch(value) is not None
 
 
 def sign_link(
@@ -64,54 +52,41 @@ def sign_link(
     *,
     lifetime: int = 120,
     now: float | None = None,
-    nonce: str | None = None,
+    jti: str | None = None,
 ) -> str:
     """Mint a link token with an explicit signing key (see create_link for the usual way)."""
-    if not APP_USER_ID.match(app_user_id or ""):
+    if not is_app_user_id(app_user_id):
         raise ValueError("app_user_id must be 1-128 characters of A-Z a-z 0-9 . _ : @ + = | -")
     if not 0 < lifetime <= MAX_LIFETIME_SECONDS:
         raise ValueError(f"lifetime must be 1-{MAX_LIFETIME_SECONDS} seconds")
-    if return_to is not None:
-        return_to = normalise_return_path(return_to)
-    payload = {
+    issued = int(time.time() if now is None else now)
+    claims: dict[str, object] = {
         "sub": app_user_id,
-        "ret": return_to,
-        "exp": int(time.time() if now is None else now) + lifetime,
-        "nonce": nonce or secrets.token_urlsafe(16),
+        "iat": issued,
+        "exp": issued + lifetime,
+        "jti": jti or secrets.token_urlsafe(16),
     }
-    body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
-    signed_part = f"{VERSION}.{body}"
-    return f"{signed_part}.{_signature(key.encode('utf-8'), signed_part)}"
+    if return_to is not None:
+        claims["ret"] = normalise_return_path(return_to)
+    return jws.sign(key, TYP, claims)
 
 
-def verify_link(token: str, key: str, *, now: float | None = None) -> Link:
-    """Check format, signature (constant time), expiry and contents. Does not spend the nonce."""
-    if not token or len(token) > _MAX_TOKEN_LENGTH or token.count(".") != 2:
-        raise ConnectFailure(Reason.LINK_INVALID, "malformed link token")
-    version, body, signature = token.split(".")
-    if version != VERSION:
-        raise ConnectFailure(Reason.LINK_INVALID, "unknown link token version")
-    expected = _signature(key.encode("utf-8"), f"{version}.{body}")
-    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
-        raise ConnectFailure(Reason.LINK_INVALID, "bad link signature")
-    try:
-        payload = json.loads(_unb64(body))
-    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
-        raise ConnectFailure(Reason.LINK_INVALID, "unreadable link payload") from None
-    if not isinstance(payload, dict):
-        raise ConnectFailure(Reason.LINK_INVALID, "link payload is not an object")
-    sub, ret, exp, nonce = payload.get("sub"), payload.get("ret"), payload.get("exp"), payload.get("nonce")
-    if not isinstance(sub, str) or not APP_USER_ID.match(sub):
-        raise ConnectFailure(Reason.LINK_INVALID, "link app user id missing or malformed")
-    if not isinstance(nonce, str) or not _NONCE.match(nonce):
-        raise ConnectFailure(Reason.LINK_INVALID, "link nonce missing or malformed")
-    if not isinstance(exp, int) or isinstance(exp, bool):
-        raise ConnectFailure(Reason.LINK_INVALID, "link expiry missing")
+def verify_link(token: str, keys: str | tuple[str, ...], *, now: float | None = None) -> Link:
+    """Check format, signature (constant time), expiry and contents. Does not spend the jti.
+    `keys`: the signing key, or (current, previous) during a rotation."""
     current = int(time.time() if now is None else now)
-    if exp <= current:
-        raise ConnectFailure(Reason.LINK_EXPIRED, "link token expired")
-    if exp > current + MAX_LIFETIME_SECONDS + 5:  # 5 s of clock skew between minter and us
-        raise ConnectFailure(Reason.LINK_INVALID, "link token lives too long")
+    try:
+        claims = jws.verify(
+            token, (keys,) if isinstance(keys, str) else keys, TYP, now=current, max_lifetime=MAX_LIFETIME_SECONDS
+        )
+    except jws.JwsError as error:
+        reason = Reason.LINK_EXPIRED if error.expired else Reason.LINK_INVALID
+        raise ConnectFailure(reason, f"link token: {error.detail}") from None
+    sub, jti, ret = claims["sub"], claims["jti"], claims.get("ret")
+    if not is_app_user_id(sub):
+        raise ConnectFailure(Reason.LINK_INVALID, "link app user id malformed")
+    if not _JTI.fullmatch(jti):
+        raise ConnectFailure(Reason.LINK_INVALID, "link jti must be at least 16 random bytes, base64url")
     if ret is not None:
         if not isinstance(ret, str):
             raise ConnectFailure(Reason.LINK_INVALID, "link return path malformed")
@@ -119,17 +94,17 @@ def verify_link(token: str, key: str, *, now: float | None = None) -> Link:
             ret = normalise_return_path(ret)
         except ValueError:
             raise ConnectFailure(Reason.LINK_INVALID, "link return path rejected") from None
-    return Link(app_user_id=sub, return_to=ret, expires_at=exp, nonce=nonce)
+    return Link(app_user_id=sub, return_to=ret, expires_at=claims["exp"], jti=jti)
 
 
 def create_link(app_user_id: str, return_to: str | None = None, *, lifetime: int = 120) -> str:
-    """Mint a link token with the deployment's signing key (Secrets Manager, CLIENT_SECRET_ID).
+    """Mint a link token with the deployment's link signing key (the secret LINK_SIGNING_KEY_ID
+    names; your backend needs secretsmanager:GetSecretValue on it, and nothing else).
 
     Send the user's browser to `<LandingUrl>authorize?link=<token>` within `lifetime` seconds."""
-    from .client_secret import link_signing_key
-    from .config import load_settings
+    from .signing_keys import load_signing_keys
 
-    settings = load_settings(needs_secrets=False)
-    if not settings.client_secret_id:
-        raise RuntimeError("CLIENT_SECRET_ID is not set: the signing key lives in that secret")
-    return sign_link(link_signing_key(settings.client_secret_id), app_user_id, return_to, lifetime=lifetime)
+    secret_id = os.environ.get("LINK_SIGNING_KEY_ID", "").strip()
+    if not secret_id:
+        raise RuntimeError("LINK_SIGNING_KEY_ID is not set: the stack's LinkSigningKeyArn output names the secret")
+    return sign_link(load_signing_keys(secret_id).current, app_user_id, return_to, lifetime=lifetime)

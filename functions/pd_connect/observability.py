@@ -35,6 +35,12 @@ def record_failure(reason_code: str) -> None:
         metric.add_dimension(name="service", value=SERVICE)  # always: the dashboard's SEARCH names both
 
 
+def record_security_event(event: str) -> None:
+    """Count a security event (e.g. a linked flow confirmed by another app user) for its alarm."""
+    with single_metric(name="SecurityEvents", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="event", value=event)
+
+
 def record_connection(region: str) -> None:
     metrics.add_metric(name="ConnectionsMade", unit=MetricUnit.Count, value=1)
     metrics.add_metadata(key="region", value=region)
@@ -60,3 +66,9 @@ def instrumented(handler):
     """Wrap a Lambda handler: Lambda context in every log line, metrics flushed, cold start counted."""
     with_context = logger.inject_lambda_context(log_event=False, clear_state=True)(handler)
     return metrics.log_metrics(capture_cold_start_metric=True)(with_context)
+
+
+def record_token_error(error_code: str) -> None:
+    """Count a token-function request answered with an error, by its code."""
+    with single_metric(name="TokenFunctionErrors", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="error", value=error_code)

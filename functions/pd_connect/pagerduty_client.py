@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from .access_tokens import AccessTokens, default_access_tokens, resolve_key
+from .access_tokens import AccessTokens, default_token_source
 from .connections import ConnectionKey
 from .pagerduty_api import ACCEPT_V2, API_TIMEOUT
 
@@ -37,8 +37,8 @@ class PagerDutyClient:
         sleep=time.sleep,
     ) -> None:
         """Name the connection by `key`, or by your `app_user_id` (see get_access_token)."""
-        self._tokens = access_tokens or default_access_tokens()
-        self.key = resolve_key(self._tokens.store, key, app_user_id=app_user_id, account_id=account_id)
+        self._tokens = access_tokens or default_token_source()  # the table, or the token function
+        self.key = self._tokens.resolve(key, app_user_id=app_user_id, account_id=account_id)
         self._session = session or requests.Session()
         self._sleep = sleep
 

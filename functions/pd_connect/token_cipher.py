@@ -16,6 +16,8 @@ from .aws_clients import error_code as _code
 from .failures import ConnectFailure, Reason
 
 PURPOSE = "pagerduty-oauth-tokens"
+# KMS's answers for a ciphertext that does not match this record's context or our key.
+_NOT_THIS_RECORDS = ("InvalidCiphertextException", "IncorrectKeyException")
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,12 @@ class TokenCipher:
                 EncryptionContext=encryption_context(record_key),
                 KeyId=self._key_id,  # refuse ciphertexts made under any other key
             )
-        except (ClientError, BotoCoreError) as error:
+        except ClientError as error:
+            if _code(error) in _NOT_THIS_RECORDS:
+                # KMS is up; the ciphertext belongs to another record or key (copied, tampered).
+                raise ConnectFailure(Reason.STORED_TOKENS_UNREADABLE, f"kms decrypt: {_code(error)}") from None
+            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"kms decrypt: {_code(error)}") from None
+        except BotoCoreError as error:
             raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"kms decrypt: {_code(error)}") from None
         data = json.loads(result["Plaintext"])
         return StoredTokens(access_token=data["access_token"], refresh_token=data["refresh_token"])

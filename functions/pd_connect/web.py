@@ -7,7 +7,9 @@ failures to pages, and the single log line per failure all live here, in one pla
 
 from __future__ import annotations
 
+import os
 import secrets
+import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
@@ -16,6 +18,11 @@ from .failures import ConnectFailure, Reason
 from .observability import logger, record_failure
 
 MAX_QUERY_LENGTH = 4096  # our parameters are short; anything longer is not from PagerDuty
+
+# `sam local start-api` (which sets AWS_SAM_LOCAL in every container it runs) sends one requestId
+# for every request, fixed when SAM starts, and each request may get a fresh container that cannot
+# see the repeat; API Gateway's ids are unique. Log lines need an id per request to correlate.
+SAM_LOCAL = os.environ.get("AWS_SAM_LOCAL") == "true"
 
 # On every response. CSP is per page (pages know what they embed), HSTS is ignored on plain-http
 # localhost by browsers, so it is safe to send everywhere.
@@ -117,6 +124,26 @@ def _parse_cookies(event: Mapping[str, Any], headers: Mapping[str, str]) -> dict
     return cookies
 
 
+class _RequestIds:
+    """The event's requestId, or a fresh per-request id when it is missing, repeated in this
+    container, or from SAM's emulator (see SAM_LOCAL)."""
+
+    def __init__(self, *, emulated: bool) -> None:
+        self._emulated = emulated
+        self._last = ""
+
+    def of(self, context: Mapping[str, Any]) -> str:
+        given = str(context.get("requestId") or "")
+        repeated = given == self._last
+        self._last = given
+        if not given or repeated or self._emulated:
+            return uuid.uuid4().hex
+        return given
+
+
+_request_ids = _RequestIds(emulated=SAM_LOCAL)
+
+
 def parse_request(event: Mapping[str, Any]) -> Request:
     context = event.get("requestContext") or {}
     http = context.get("http") or {}
@@ -127,7 +154,7 @@ def parse_request(event: Mapping[str, Any]) -> Request:
         query=_parse_query(event),
         cookies=_parse_cookies(event, headers),
         headers=headers,
-        request_id=str(context.get("requestId", "")),
+        request_id=_request_ids.of(context),
         domain_name=str(context.get("domainName", "")),
     )
 
@@ -168,6 +195,8 @@ class App:
             response = self._route(request)(request)
         except ConnectFailure as failure:
             response = self._fail(failure)
+            if failure.cookies:
+                response = replace(response, cookies=response.cookies + failure.cookies)
         except Exception as error:  # noqa: BLE001 - the user gets a page, never a stack trace
             # Only the type: messages of third-party errors can quote request data.
             response = self._fail(ConnectFailure(Reason.UNEXPECTED, type(error).__name__))

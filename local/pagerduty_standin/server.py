@@ -36,6 +36,9 @@ Handler = Callable[[Request], Response]
 MAX_BODY_BYTES = 64 * 1024
 _DRAIN_LIMIT = 4 * 1024 * 1024  # read (and drop) this much of an oversized body so the 413 arrives
 _SINGLE_HEADERS = {"authorization", "content-type", "content-length", "host"}
+CONTROL_PREFIX = "/_standin/"
+# Headers every browser adds to a fetch() or form post from a page; test code and curl send none.
+_BROWSER_HEADERS = ("origin", "sec-fetch-site", "sec-fetch-mode")
 
 
 class Router:
@@ -49,6 +52,10 @@ class Router:
         self._paths = {path for _, path in routes}
 
     def dispatch(self, request: Request) -> Response:
+        if request.path.startswith(CONTROL_PREFIX) and any(h in request.headers for h in _BROWSER_HEADERS):
+            # The control endpoints rewrite users, faults and secrets: a web page the developer
+            # happens to open must not reach them, so browser requests are refused (no CORS).
+            return Response.json(403, {"error": "browser_requests_refused"})
         handler = self._routes.get((request.method, request.path)) or next(
             (h for (m, prefix), h in self._prefixes.items() if m == request.method and request.path.startswith(prefix)),
             None,

@@ -21,15 +21,20 @@ What runs (one process, stopped by Ctrl-C or SIGTERM):
 - the console: one line per request (console.py); state across runs with --state-dir
   (local_state.py).
 
-With Docker (`--services-only`), fixed ports, bound to all interfaces so containers reach them:
-- 5001  embedded AWS (moto), reached from containers as http://host.docker.internal:5001
-- 8090  PagerDuty stand-in, as http://pagerduty.localhost:8090 from containers and browser alike
+With Docker (`--services-only`), fixed ports (`--aws-port`, `--pagerduty-port`, `--port` move
+them), bound to all interfaces so containers reach them:
+- 5001  embedded AWS (moto), reached from containers as http://host.docker.internal:5001, in the
+        region SAM will give the functions (`--region`, else the AWS config's, as SAM reads it)
+- 8090  PagerDuty stand-in, as http://pagerduty.localhost:8090 from containers and browser alike;
+        it accepts the callback of `--port` only
 - 3000  `sam local start-api` itself, which the printed command starts:
         sam build && sam local start-api --env-vars local/sam-local-env.json --port 3000
-            --add-host host.docker.internal:host-gateway --add-host pagerduty.localhost:host-gateway
+            --region us-east-1 --add-host host.docker.internal:host-gateway
+            --add-host pagerduty.localhost:host-gateway
   sam local passes a container only the variables the template declares, so template.yaml
   declares AWS_ENDPOINT_URL, PD_IDENTITY_URL, PD_API_URL and PD_API_URL_EU empty (empty = the
-  real endpoints in AWS) and the env-vars file fills them.
+  real endpoints in AWS) and the env-vars file fills them. It names no region; it names the
+  ports, so write it with the same `--port` (`--write-sam-local-env [PATH] --port 8080`).
 
 Template parameters: `--parameter-overrides 'AllowAnonymousConnect=false ReturnToOrigin=...'`, as
 for `sam deploy`.

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -13,12 +14,14 @@ from pathlib import Path
 
 from . import sam_local
 from .aws import AwsUnavailable
+from .lambda_runtime import FunctionInitError
 from .pagerduty import PagerDutyUnavailable
 from .runner import RunningStack, start_stack
 from .template import TemplateError, load_template
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_PORT = 3000
+DEFAULT_LAMBDA_PORT = 3001  # `sam local start-lambda`'s default
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,14 +42,35 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the connections, key, secret and stand-in tokens here across runs (make run: .local-state)",
     )
     parser.add_argument("--reset", action="store_true", help="with --state-dir: delete the kept state first")
+    parser.add_argument(
+        "--port",
+        type=_port_option,
+        help="where the API listens: the local API (default $PORT or 3000), or with --services-only and "
+        "--write-sam-local-env the port you give `sam local start-api --port` (default 3000)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--services-only",
         action="store_true",
-        help=f"start only AWS (port {sam_local.AWS_PORT}) and the PagerDuty stand-in (port "
-        f"{sam_local.PAGERDUTY_PORT}) for `sam local start-api`",
+        help=f"start only AWS (port {sam_local.Ports.aws}) and the PagerDuty stand-in (port "
+        f"{sam_local.Ports.pagerduty}) for `sam local start-api`",
     )
-    mode.add_argument("--write-sam-local-env", action="store_true", help=f"write {sam_local.ENV_VARS_FILE}")
+    mode.add_argument(
+        "--write-sam-local-env",
+        nargs="?",
+        const=sam_local.ENV_VARS_FILE,
+        type=Path,
+        metavar="PATH",
+        help=f"write the env-vars file for `sam local start-api` (default {sam_local.ENV_VARS_FILE})",
+    )
+    sam = parser.add_argument_group("for sam local (--services-only, --write-sam-local-env)")
+    sam.add_argument(
+        "--region",
+        help="the region `sam local start-api --region` runs the functions in (default: your AWS config's, "
+        "as SAM resolves it, else us-east-1)",
+    )
+    sam.add_argument("--aws-port", type=_port_option, default=sam_local.Ports.aws, help="embedded AWS port")
+    sam.add_argument("--pagerduty-port", type=_port_option, default=sam_local.Ports.pagerduty, help="stand-in port")
     args = parser.parse_args(argv)
     # Our request lines at INFO; libraries (botocore, werkzeug) only when something is wrong.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -56,18 +80,25 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        if args.write_sam_local_env:
-            return _write_env_vars(args.template)
-        if args.services_only:
-            return _serve(lambda: _start_services(args.template), stop)
+        if args.write_sam_local_env or args.services_only:
+            ports = sam_local.Ports(api=args.port or sam_local.Ports.api, aws=args.aws_port, pagerduty=args.pagerduty_port)
+            if args.write_sam_local_env:
+                return _write_env_vars(args.template, ports, args.write_sam_local_env)
+            region = sam_local.sam_region(args.region)
+            return _serve(lambda: _start_services(args.template, ports, region), stop)
         parameters = _parameter_overrides(args.parameter_overrides)
         return _serve(
             lambda: _start_everything(
-                args.template, parameters, json_logs=args.json_logs, state_dir=args.state_dir, reset=args.reset
+                args.template,
+                parameters,
+                args.port,
+                json_logs=args.json_logs,
+                state_dir=args.state_dir,
+                reset=args.reset,
             ),
             stop,
         )
-    except (TemplateError, AwsUnavailable, PagerDutyUnavailable, ImportError, OSError, ValueError) as exc:
+    except (TemplateError, AwsUnavailable, PagerDutyUnavailable, FunctionInitError, ImportError, OSError, ValueError) as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
 
@@ -84,10 +115,17 @@ def _serve(start, stop: threading.Event) -> int:
     return 0
 
 
+def _port_option(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
+
+
 def _parameter_overrides(text: str) -> dict[str, str]:
-    pairs = [item.partition("=") for item in text.split()]
+    """As sam reads them: shell-style words, so a value with spaces is quoted (ProductName='Acme Status')."""
+    pairs = [item.partition("=") for item in shlex.split(text)]
     if any(not sep or not key for key, sep, _ in pairs):
-        raise ValueError(f"--parameter-overrides takes 'Key=Value Key2=Value2', got {text!r}")
+        raise ValueError(f"--parameter-overrides takes 'Key=Value Key2=\"Value with spaces\"', got {text!r}")
     return {key: value for key, _, value in pairs}
 
 
@@ -106,31 +144,58 @@ def _with_client_secret(env: dict[str, str]) -> dict[str, str]:
     return {**env, "PD_CLIENT_SECRET": secret}
 
 
+def _port(name: str, default: int) -> int:
+    setting = os.environ.get(name, str(default))
+    if not setting.isdigit() or not 0 <= int(setting) <= 65535:
+        raise ValueError(f"{name} must be a port number, got {setting!r}")
+    return int(setting)
+
+
 def _start_everything(
-    template: Path, parameters: dict[str, str], *, json_logs: bool, state_dir: Path | None, reset: bool
+    template: Path,
+    parameters: dict[str, str],
+    api_port: int | None,
+    *,
+    json_logs: bool = False,
+    state_dir: Path | None = None,
+    reset: bool = False,
 ) -> RunningStack:
-    port_setting = os.environ.get("PORT", str(DEFAULT_PORT))
-    if not port_setting.isdigit() or not 0 <= int(port_setting) <= 65535:
-        raise ValueError(f"PORT must be a port number, got {port_setting!r}")
+    port, lambda_port = api_port or _port("PORT", DEFAULT_PORT), _port("LAMBDA_PORT", DEFAULT_LAMBDA_PORT)
     try:
         running = start_stack(
             template,
-            port=int(port_setting),
+            port=port,
             env=_with_client_secret(dict(os.environ)),
             parameters=parameters,
             json_logs=json_logs,
             state_dir=state_dir,
             reset=reset,
+            lambda_port=lambda_port,
         )
     except OSError as exc:
-        raise OSError(f"cannot start (is port {port_setting} taken? set PORT): {exc.strerror or exc}") from exc
+        raise OSError(
+            f"cannot start (is port {port} or {lambda_port} taken? set PORT or LAMBDA_PORT): {exc.strerror or exc}"
+        ) from exc
     aws = running.aws
     where = "embedded moto" if aws.embedded else "AWS_ENDPOINT_URL"
     print("PagerDuty Connect, running locally", flush=True)
     print(f"  AWS        {where} at {aws.endpoint_url} ({aws.region})")
+    if aws.run_key is not None:
+        # Refuses browsers and any other key: this is how `make admin` or a script gets in.
+        key = aws.credentials
+        print(f"  AWS key    AWS_ACCESS_KEY_ID={key['AWS_ACCESS_KEY_ID']} AWS_SECRET_ACCESS_KEY={key['AWS_SECRET_ACCESS_KEY']} (this run only)")
     print(f"  PagerDuty  {running.pagerduty.description}")
     for route in running.template.routes:
         print(f"  Route      {route.route_key} -> {route.function_id}")
+    if running.lambda_endpoint:
+        print(f"  Lambda     {running.lambda_endpoint} (Invoke API) -> {', '.join(running.invocable)}")
+        example = "TokenFunction" if "TokenFunction" in running.invocable else running.invocable[0]
+        print(
+            f"             AWS_ACCESS_KEY_ID={aws.environment()['AWS_ACCESS_KEY_ID']} "
+            f"AWS_SECRET_ACCESS_KEY={aws.environment()['AWS_SECRET_ACCESS_KEY']} AWS_REGION={aws.region} \\\n"
+            f"             aws lambda invoke --endpoint-url {running.lambda_endpoint} --function-name {example} "
+            "--cli-binary-format raw-in-base64-out --payload '{\"action\":\"status\",\"app_user_id\":\"user-42\"}' /dev/stdout"
+        )
     for user in running.pagerduty.demo_users:
         print(f"  Demo user  {user}")
     if running.state_note:
@@ -140,34 +205,48 @@ def _start_everything(
     return running
 
 
-def _start_services(template: Path) -> sam_local.RunningServices:
-    running = sam_local.start_services(template, env=dict(os.environ))
+def _start_services(template: Path, ports: sam_local.Ports, region: str) -> sam_local.RunningServices:
+    running = sam_local.start_services(template, region=region, ports=ports)
     print("Services for `sam local start-api`", flush=True)
     print(
-        f"  AWS        embedded moto on port {sam_local.AWS_PORT} "
-        f"(containers: http://{sam_local.CONTAINER_HOST}:{sam_local.AWS_PORT}, {running.aws.region})"
+        f"  AWS        embedded moto on port {ports.aws} "
+        f"(containers: http://{sam_local.CONTAINER_HOST}:{ports.aws}, region {region})"
     )
-    print(f"  PagerDuty  {running.pagerduty.description}")
-    _warn_about_env_vars(template)
-    print(f"\n  In another terminal:\n    {sam_local.start_api_command()}")
-    print(f"  then open http://localhost:{sam_local.API_PORT}/", flush=True)
+    print(f"  PagerDuty  {running.pagerduty.description}, accepts {ports.redirect_uri}")
+    print(
+        f"  Exposed    both listen on every interface (containers come in through the Docker bridge), so "
+        f"anyone on your network can reach them: the embedded AWS (the table, the key, the secrets) accepts "
+        f"any credentials there but refuses browser requests; the stand-in's control endpoints refuse browsers. "
+        f"Use it only with the stand-in and never with real PagerDuty secrets."
+    )
+    _warn_about_env_vars(template, ports)
+    print(f"\n  In another terminal:\n    {sam_local.start_api_command(ports, region)}")
+    print(f"  then open http://localhost:{ports.api}/", flush=True)
     return running
 
 
-def _write_env_vars(template_path: Path) -> int:
+def _write_env_vars(template_path: Path, ports: sam_local.Ports, target: Path) -> int:
     template = load_template(template_path)
-    target = template.path.parent / sam_local.ENV_VARS_FILE
-    target.write_text(sam_local.render_env_vars(template), encoding="utf-8")
-    print(f"wrote {sam_local.ENV_VARS_FILE}")
-    _warn_about_env_vars(template_path)
+    if target is sam_local.ENV_VARS_FILE:  # the default lives next to the template; a given path is as given
+        target = template.path.parent / target
+    target.write_text(sam_local.render_env_vars(template, ports), encoding="utf-8")
+    print(f"wrote {target} for `sam local start-api --port {ports.api}`")
+    _note_undeclared_variables(template)
     return 0
 
 
-def _warn_about_env_vars(template_path: Path) -> None:
+def _warn_about_env_vars(template_path: Path, ports: sam_local.Ports) -> None:
     template = load_template(template_path)
     committed = template.path.parent / sam_local.ENV_VARS_FILE
-    if not committed.exists() or committed.read_text(encoding="utf-8") != sam_local.render_env_vars(template):
-        print(f"  Note: {sam_local.ENV_VARS_FILE} is out of date: python -m local.stack --write-sam-local-env")
+    if not committed.exists() or committed.read_text(encoding="utf-8") != sam_local.render_env_vars(template, ports):
+        print(
+            f"  Note: {sam_local.ENV_VARS_FILE} does not match these ports or the template: "
+            f"python -m local.stack --write-sam-local-env{ports.options()}"
+        )
+    _note_undeclared_variables(template)
+
+
+def _note_undeclared_variables(template) -> None:
     for function_id, names in sam_local.undeclared_variables(template).items():
         print(f"  Note: sam local drops {', '.join(names)} for {function_id}: template.yaml does not declare them")
 

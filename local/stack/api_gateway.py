@@ -142,9 +142,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return gateway_error(500, request_id)
 
     def _host_allowed(self) -> bool:
-        host = (self.headers.get("Host") or "localhost").strip().lower()
-        name, _, port = host.rpartition(":")
-        return (name if name and port.isdigit() else host) in ALLOWED_HOSTS
+        return host_allowed(self.headers.get("Host"))
 
     def _request_line_and_headers_size(self) -> int:
         return len(self.requestline.encode("latin-1", "replace")) + sum(
@@ -252,6 +250,13 @@ class _Rejected(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = status
+
+
+def host_allowed(host: str | None) -> bool:
+    """The Host header names this machine by a loopback name (no header: HTTP/1.0, allowed)."""
+    host = (host or "localhost").strip().lower()
+    name, _, port = host.rpartition(":")
+    return (name if name and port.isdigit() else host) in ALLOWED_HOSTS
 
 
 def _decoded(raw_path: str) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import threading
 
-_WRITES = ("put_item", "delete_item", "update_item", "transact_write_items")
+# Reads too: moto copies an item by iterating its dict, which a concurrent write may be changing
+# ("dictionary changed size during iteration"); DynamoDB never shows a reader a half-written item.
+_WRITES = ("put_item", "delete_item", "update_item", "transact_write_items", "get_item", "query", "scan")
 _lock = threading.RLock()
 _applied = False
 

@@ -1,8 +1,9 @@
 """The AWS the local stack talks to: moto's server in this process, or one you already run.
 
 With `AWS_ENDPOINT_URL` set, that endpoint is used as it is (a moto or LocalStack you started);
-otherwise moto's `ThreadedMotoServer` starts on a loopback port. Either way this process gets
-fake credentials, a region and `AWS_ENDPOINT_URL`, so the handlers' boto3 clients reach it and
+otherwise moto's server starts on a loopback port behind aws_guard: no browser request gets in,
+and only requests signed with this run's random access key do. Either way this process gets
+those credentials, a region and `AWS_ENDPOINT_URL`, so the handlers' boto3 clients reach it and
 never a real account.
 """
 
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from .aws_guard import AwsGuard, RunKey
 
 DEFAULT_REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -36,11 +39,18 @@ class LocalAws:
     account_id: str
     embedded: bool  # False: AWS_ENDPOINT_URL named an endpoint someone else runs
     _server: object | None = None
+    run_key: RunKey | None = None  # the embedded AWS accepts only this key (None: any, see aws_guard)
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        if self.run_key is None:
+            return dict(FAKE_CREDENTIALS)
+        return {"AWS_ACCESS_KEY_ID": self.run_key.access_key_id, "AWS_SECRET_ACCESS_KEY": self.run_key.secret_access_key}
 
     def environment(self) -> dict[str, str]:
         """Variables that point boto3 (ours and the handlers') at this AWS."""
         return {
-            **FAKE_CREDENTIALS,
+            **self.credentials,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
@@ -52,8 +62,8 @@ class LocalAws:
             service,
             endpoint_url=self.endpoint_url,
             region_name=self.region,
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=self.credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.credentials["AWS_SECRET_ACCESS_KEY"],
             config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2}),
         )
 
@@ -91,16 +101,32 @@ def point_process_at(aws: LocalAws) -> None:
     os.environ.update(aws.environment())
 
 
+def is_loopback_host(host: str) -> bool:
+    return host in ("127.0.0.1", "::1", "localhost")
+
+
 def _start_moto(region: str, host: str, port: int) -> LocalAws:
     from moto.server import ThreadedMotoServer  # heavy import: only when moto is really wanted
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     from .atomic_dynamodb import make_moto_item_writes_atomic
+
+    class GuardedMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # as moto's, with the guard in front of its app
+            app = AwsGuard(DomainDispatcherApplication(create_backend_app), run_key)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
     make_moto_item_writes_atomic()
     if port:
         _check_port_free(host, port)  # moto's start() would hang if its thread fails to bind
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per boto3 call
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    # On loopback every client is ours or the developer's: require this run's key. Beyond it
+    # (the container path) SAM CLI signs with whatever credentials it hands the containers.
+    run_key = RunKey.new() if is_loopback_host(host) else None
+    server = GuardedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     _, bound_port = server.get_host_and_port()
     reach_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
@@ -110,6 +136,7 @@ def _start_moto(region: str, host: str, port: int) -> LocalAws:
         account_id="",
         embedded=True,
         _server=server,
+        run_key=run_key,
     )
 
 

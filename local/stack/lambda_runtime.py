@@ -29,11 +29,14 @@ LOG = logging.getLogger(__name__)
 
 
 class InvocationFailed(RuntimeError):
-    """The function raised, timed out or could not be reached; `status` is API Gateway's answer."""
+    """The function raised, timed out or could not be reached; `status` is API Gateway's answer.
+    `error_type` and `error_message` are what Lambda's Invoke API reports for it (no stack trace)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, error_type: str = "", error_message: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.error_type = error_type
+        self.error_message = error_message
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,10 @@ class LocalFunction:
     account_id: str
     _busy: threading.Lock = field(default_factory=threading.Lock)
 
-    def invoke(self, event: dict) -> Any:
+    def invoke(self, event: Any, *, caller_timeout_s: float | None = INTEGRATION_TIMEOUT_S) -> Any:
+        """`caller_timeout_s`: how long the caller waits (API Gateway: 30 s; None: the function's Timeout)."""
         name = self.spec.logical_id
-        if not self._busy.acquire(timeout=INTEGRATION_TIMEOUT_S):
+        if not self._busy.acquire(timeout=caller_timeout_s or self.spec.timeout_s):
             raise InvocationFailed(503, f"{name} still busy with an earlier request that did not finish")
         context = self._context()
         outcome: dict[str, Any] = {}
@@ -83,12 +87,23 @@ class LocalFunction:
         # In a copy of the caller's context: what the handler logs reaches the caller's request line.
         context_copy = contextvars.copy_context()
         threading.Thread(target=context_copy.run, args=(run,), name=f"{name}-invocation", daemon=True).start()
-        if not finished.wait(min(self.spec.timeout_s, INTEGRATION_TIMEOUT_S)):
-            if self.spec.timeout_s > INTEGRATION_TIMEOUT_S:
+        if not finished.wait(min(self.spec.timeout_s, caller_timeout_s or self.spec.timeout_s)):
+            if caller_timeout_s and self.spec.timeout_s > caller_timeout_s:
                 raise InvocationFailed(503, f"{name} did not answer within API Gateway's {INTEGRATION_TIMEOUT_S} s")
-            raise InvocationFailed(500, f"{name} timed out after {self.spec.timeout_s} s")
+            raise InvocationFailed(
+                500,
+                f"{name} timed out after {self.spec.timeout_s} s",
+                error_type="Sandbox.Timedout",
+                error_message=f"Task timed out after {self.spec.timeout_s:.2f} seconds",
+            )
         if "error" in outcome:
-            raise InvocationFailed(500, f"{name} failed: {_one_line(outcome['error'])}")
+            error = outcome["error"]
+            raise InvocationFailed(
+                500,
+                f"{name} failed: {_one_line(error)}",
+                error_type=type(error).__name__,
+                error_message=str(error).splitlines()[0] if str(error) else "",
+            )
         return outcome["result"]
 
     def _context(self) -> LambdaContext:
@@ -104,13 +119,20 @@ class LocalFunction:
         )
 
 
+class FunctionInitError(RuntimeError):
+    """The handler module raised while it was imported (a setting or a page template is wrong)."""
+
+
 def load_function(spec: FunctionSpec, *, region: str, account_id: str) -> LocalFunction:
     """Import the handler from CodeUri; the process environment must already be set."""
     module_name, _, attribute = spec.handler.rpartition(".")
     code_uri = str(spec.code_uri)
     if code_uri not in sys.path:
         sys.path.insert(0, code_uri)
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - as Lambda reports a failed init: one line, no traceback
+        raise FunctionInitError(f"{spec.logical_id} failed at init: {_one_line(exc)}") from exc
     handler = getattr(module, attribute, None)
     if not callable(handler):
         raise TemplateError(f"{spec.logical_id}: Handler {spec.handler} is not a function in {code_uri}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .aws import LocalAws
+from .aws import DEFAULT_REGION, LocalAws
 from .intrinsics import PhysicalResource, Resolver
 from .template import ResourceSpec, Template, TemplateError
 
@@ -63,21 +63,22 @@ def physical_name(resource: ResourceSpec) -> str:
 
 
 def stable_references(
-    template: Template, resolver: Resolver, region: str, account_id: str
+    template: Template, resolver: Resolver, region: str | None, account_id: str
 ) -> dict[str, PhysicalResource]:
     """References that do not depend on what a run generates, for config written ahead of time.
 
     A key is referred to by its alias ARN and a secret by its name: KMS and Secrets Manager
-    accept both wherever they accept the ARN, and neither changes between runs.
+    accept both wherever they accept the ARN, and neither changes between runs. Without a
+    region (config for whichever region it runs in) a key is its alias name, which KMS also takes.
     """
     references = {}
     for resource in _provisionable(template, resolver):
         name = physical_name(resource)
         if resource.type == TABLE:
-            arn = f"arn:aws:dynamodb:{region}:{account_id}:table/{name}"
+            arn = f"arn:aws:dynamodb:{region or DEFAULT_REGION}:{account_id}:table/{name}"
             references[resource.logical_id] = PhysicalResource(name, {"Arn": arn})
         elif resource.type in (KEY, ALIAS):
-            arn = f"arn:aws:kms:{region}:{account_id}:{name}"
+            arn = f"arn:aws:kms:{region}:{account_id}:{name}" if region else name
             references[resource.logical_id] = PhysicalResource(
                 arn if resource.type == KEY else name, {"Arn": arn, "KeyId": arn}
             )
@@ -322,20 +323,36 @@ def _random_password(secretsmanager: Any, options: Mapping[str, Any]) -> str:
         raise TemplateError(f"GenerateSecretString options rejected: {exc}") from exc
 
 
-def provision_in_this_process(template: Template, secret_value: Mapping[str, str]) -> dict[str, str]:
+# The secrets whose generated `signing_key` the functions read, and the setting naming each.
+SIGNING_KEY_SECRETS = {"LinkSigningKey": "LINK_SIGNING_KEY_ID", "ResultSigningKey": "RESULT_SIGNING_KEY_ID"}
+
+
+def provision_in_this_process(
+    template: Template, secret_value: Mapping[str, str], signing_keys: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """For tests and benchmarks under moto's in-process mock: create what the template declares
-    through the default boto3 endpoints, put `secret_value` (JSON) into the secret, and return the
-    functions' settings that name the resources (TABLE_NAME, TOKEN_KEY_ID, CLIENT_SECRET_ID)."""
+    through the default boto3 endpoints, put `secret_value` (JSON) into the client secret and each
+    of `signing_keys` ({"LinkSigningKey": key, ...}) into that secret's `signing_key`, and return
+    the functions' settings that name the resources (TABLE_NAME, TOKEN_KEY_ID, CLIENT_SECRET_ID,
+    LINK_SIGNING_KEY_ID, RESULT_SIGNING_KEY_ID)."""
     from .atomic_dynamodb import make_moto_item_writes_atomic
     from .runner import pseudo_parameters  # runner imports this module: import it here
 
     make_moto_item_writes_atomic()
     local = LocalAws(endpoint_url=None, region="us-east-1", account_id="123456789012", embedded=True)
     created = provision(template, Resolver(template, pseudo_parameters=pseudo_parameters(local)), local, {})
+    secretsmanager = local.client("secretsmanager")
     secret_id = created["ClientSecret"].ref
-    local.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(dict(secret_value)))
-    return {
+    secretsmanager.put_secret_value(SecretId=secret_id, SecretString=json.dumps(dict(secret_value)))
+    names = {
         "TABLE_NAME": created["ConnectTable"].ref,
         "TOKEN_KEY_ID": created["TokenKey"].attributes["Arn"],
         "CLIENT_SECRET_ID": secret_id,
     }
+    for logical_id, setting in SIGNING_KEY_SECRETS.items():
+        if logical_id in created:
+            names[setting] = created[logical_id].ref
+            if signing_keys and logical_id in signing_keys:
+                value = json.dumps({"signing_key": signing_keys[logical_id]})
+                secretsmanager.put_secret_value(SecretId=names[setting], SecretString=value)
+    return names

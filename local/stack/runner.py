@@ -19,6 +19,7 @@ from .api_gateway import LocalApiGateway
 from .aws import LocalAws, point_process_at, start_aws
 from .event_console import EventConsole
 from .intrinsics import Resolver, environment_of, runtime_logging_environment
+from .lambda_invoke import LocalLambdaInvoke
 from .lambda_runtime import load_function
 from .local_state import SavedState, StateDirectory, StateUnreadable, embedded_aws_state, restore_embedded_aws
 from .pagerduty import PagerDuty, start_pagerduty
@@ -28,8 +29,11 @@ from .template import Template, TemplateError, load_template
 
 PAGE_HOST = "localhost"  # the host printed and redirected to: one host, so the cookie comes back
 BIND_HOST = "127.0.0.1"
+PAGE_TEMPLATES_DIR = "PAGE_TEMPLATES_DIR"  # the builder's page templates, as the functions read them
 CLIENT_SECRET_FIELD = "client_secret"  # where the functions read the client secret from the secret's JSON
-# What the admin CLI needs to find the running stack (names and endpoints, never a secret value).
+# What the admin CLI needs to find the running stack: names, endpoints, and this run's key for the
+# embedded AWS (it refuses unsigned requests). Never the client secret: the CLI reads it from the
+# embedded Secrets Manager, as the functions do.
 ADMIN_SETTINGS = (
     "TABLE_NAME",
     "TOKEN_KEY_ID",
@@ -41,6 +45,8 @@ ADMIN_SETTINGS = (
     "PD_SCOPES",
     "AWS_ENDPOINT_URL",
     "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
 )
 
 LOG = logging.getLogger(__name__)
@@ -54,6 +60,8 @@ class RunningStack:
     template: Template
     _exit: contextlib.ExitStack
     state_note: str = ""  # what the banner says about kept state ("" when nothing is kept)
+    lambda_endpoint: str = ""  # the Invoke API for functions without routes; "" when there are none
+    invocable: tuple[str, ...] = ()  # those functions' logical ids
 
     def stop(self) -> None:
         self._exit.close()
@@ -79,10 +87,12 @@ def start_stack(
     json_logs: bool = False,
     state_dir: Path | None = None,
     reset: bool = False,
+    lambda_port: int = 0,
 ) -> RunningStack:
     """`parameters`: template parameter values, as `sam deploy --parameter-overrides` would set them.
     `json_logs`: print the functions' JSON log lines too (the console shows one line per request).
-    `state_dir`: keep the embedded AWS and the stand-in across runs there (`reset`: start empty)."""
+    `state_dir`: keep the embedded AWS and the stand-in across runs there (`reset`: start empty).
+    `lambda_port`: where the Invoke API serves the functions that have no route (0: any free port)."""
     template = load_template(template_path)
     if not template.routes:
         raise TemplateError(f"{template.path.name} has no HttpApi routes to serve")
@@ -91,6 +101,12 @@ def start_stack(
     with contextlib.ExitStack() as exit_stack:
         gateway = LocalApiGateway(host=BIND_HOST, port=port)
         exit_stack.callback(gateway.stop)
+        routed = {route.function_id for route in template.routes}
+        invocable = tuple(sorted(set(template.functions) - routed))
+        invoke_api = None
+        if invocable:
+            invoke_api = LocalLambdaInvoke(host=BIND_HOST, port=lambda_port)
+            exit_stack.callback(invoke_api.stop)
         base_url = f"http://{PAGE_HOST}:{gateway.port}"
         redirect_uri = f"{base_url}/callback"
 
@@ -114,14 +130,15 @@ def start_stack(
             "PD_REDIRECT_URI": redirect_uri,
             **pagerduty.function_environment,
             **aws.environment(),
+            **page_templates_override(env),
         }
-        routed = {route.function_id for route in template.routes}
         streamed = {mapping.function_id for mapping in template.stream_mappings}
-        environment = _one_environment(template, resolver, overrides, routed | streamed)
+        loaded = routed | streamed | set(invocable)
+        environment = _one_environment(template, resolver, overrides, loaded)
         os.environ.update(environment)
         functions = {
             function_id: load_function(template.functions[function_id], region=aws.region, account_id=aws.account_id)
-            for function_id in sorted(routed | streamed)
+            for function_id in sorted(loaded)
         }
         # Powertools names its logger after the service.
         console.route_function_logs([environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")], json_lines=json_logs)
@@ -129,11 +146,33 @@ def start_stack(
         if template.stream_mappings:
             _start_event_path(template, resolver, aws, functions, exit_stack)
         gateway.start(RouteTable(template.routes), {f: functions[f] for f in routed})
+        if invoke_api is not None:
+            invoke_api.start(
+                {f: functions[f] for f in invocable},
+                access_key_id=aws.environment()["AWS_ACCESS_KEY_ID"],
+                run_key=aws.run_key,
+            )
         if state is not None:
             state.write_settings({name: environment[name] for name in ADMIN_SETTINGS if environment.get(name)})
             exit_stack.callback(_save_state, state, gateway, aws, pagerduty)
-        running = RunningStack(f"{base_url}/", aws, pagerduty, template, exit_stack.pop_all(), state_note)
+        running = RunningStack(
+            f"{base_url}/",
+            aws,
+            pagerduty,
+            template,
+            exit_stack.pop_all(),
+            state_note,
+            lambda_endpoint=invoke_api.endpoint_url if invoke_api else "",
+            invocable=invocable,
+        )
     return running
+
+
+def page_templates_override(env: Mapping[str, str]) -> dict[str, str]:
+    """PAGE_TEMPLATES_DIR=folder stands in for the PageTemplatesLayerArn layer (which Lambda
+    mounts at /opt, and which there is no downloading here)."""
+    folder = env.get(PAGE_TEMPLATES_DIR, "").strip()
+    return {PAGE_TEMPLATES_DIR: str(Path(folder).resolve())} if folder else {}
 
 
 def _start_event_path(template, resolver, aws: LocalAws, functions, exit_stack: contextlib.ExitStack) -> None:

@@ -5,7 +5,15 @@ fixed ports, bound to every interface so containers reach them, and creates the 
 resources there. `local/sam-local-env.json` (made by `--write-sam-local-env`) points each
 function at them. Containers reach the host as `host.docker.internal`; the stand-in is named
 `pagerduty.localhost` because the browser must reach the same URL for the authorize page, and
-browsers resolve every `*.localhost` name to this machine.
+browsers resolve every `*.localhost` name to this machine (RFC 6761) while a container, or Python
+on a plain Linux host, resolves it only through the `--add-host` mapping the command passes.
+
+Two settings must agree between the services and `sam local start-api`:
+- the region: SAM gives the functions the region of `--region`, else the AWS config's (profile or
+  AWS_DEFAULT_REGION; SAM ignores AWS_REGION), else us-east-1. The services resolve it the same
+  way and the printed command pins it with `--region`; the env-vars file names no region.
+- the API port: the stand-in accepts exactly one callback URL, http://localhost:<port>/callback,
+  and the env-vars file carries it, so both take the same `--port`.
 """
 
 from __future__ import annotations
@@ -23,37 +31,67 @@ from .provision import provision, stable_references
 from .runner import CLIENT_SECRET_FIELD, pseudo_parameters
 from .template import Template, load_template
 
-AWS_PORT = 5001  # not moto's usual 5000: macOS's AirPlay receiver holds that one
-PAGERDUTY_PORT = 8090
-API_PORT = 3000  # what `sam local start-api` listens on (its default)
 SERVICES_HOST = "0.0.0.0"  # containers come in through the Docker bridge, not loopback
 CONTAINER_HOST = "host.docker.internal"
 PAGERDUTY_HOST = "pagerduty.localhost"
 CLIENT_ID = "sam-local-client"  # fixed, since the env-vars file carries it
-REGION = "us-east-1"  # sam local's region when your AWS config names none
+DEFAULT_REGION = "us-east-1"  # sam local's region when your AWS config names none
 ACCOUNT_ID = "123456789012"  # moto's account
 ENV_VARS_FILE = Path("local/sam-local-env.json")
-REDIRECT_URI = f"http://localhost:{API_PORT}/callback"
 
 
-def start_api_command(template_path: Path | None = None) -> str:
-    template = f" --template {template_path}" if template_path else ""
+@dataclass(frozen=True)
+class Ports:
+    """Where everything listens; the env-vars file and the services must use the same ones."""
+
+    api: int = 3000  # `sam local start-api --port` (its default)
+    aws: int = 5001  # not moto's usual 5000: macOS's AirPlay receiver holds that one
+    pagerduty: int = 8090
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://localhost:{self.api}/callback"
+
+    def options(self) -> str:
+        """The local.stack options that select these ports (empty for the defaults)."""
+        default = Ports()
+        chosen = (("--port", self.api, default.api), ("--aws-port", self.aws, default.aws))
+        chosen += (("--pagerduty-port", self.pagerduty, default.pagerduty),)
+        return "".join(f" {option} {value}" for option, value, usual in chosen if value != usual)
+
+
+def sam_region(explicit: str | None = None) -> str:
+    """The region `sam local start-api [--region R]` hands its functions, resolved as SAM does."""
+    if explicit:
+        return explicit
+    import boto3  # reads AWS_DEFAULT_REGION, AWS_PROFILE and ~/.aws/config like SAM's own session
+
+    try:
+        return boto3.session.Session().region_name or DEFAULT_REGION
+    except Exception as exc:  # noqa: BLE001 - botocore's profile errors have no common base
+        raise ValueError(f"cannot read the AWS config for its region ({exc}); pass --region") from exc
+
+
+def start_api_command(ports: Ports, region: str, env_vars_file: Path = ENV_VARS_FILE) -> str:
     return (
-        f"sam build{template} && sam local start-api --env-vars {ENV_VARS_FILE} --port {API_PORT} "
+        f"sam build && sam local start-api --env-vars {env_vars_file} --port {ports.api} --region {region} "
         f"--add-host {CONTAINER_HOST}:host-gateway --add-host {PAGERDUTY_HOST}:host-gateway"
     )
 
 
-def env_vars(template: Template) -> dict[str, dict[str, str]]:
-    """The env-vars file: per function, its template environment pointed at the host's services."""
-    pagerduty_url = f"http://{PAGERDUTY_HOST}:{PAGERDUTY_PORT}"
-    aws = LocalAws(f"http://{CONTAINER_HOST}:{AWS_PORT}", REGION, ACCOUNT_ID, embedded=False)
+def env_vars(template: Template, ports: Ports = Ports()) -> dict[str, dict[str, str]]:
+    """The env-vars file: per function, its template environment pointed at the host's services.
+
+    Region-free (the key is named by its alias, not an ARN), so it works in whatever region SAM
+    runs the functions."""
+    pagerduty_url = f"http://{PAGERDUTY_HOST}:{ports.pagerduty}"
+    aws = LocalAws(f"http://{CONTAINER_HOST}:{ports.aws}", DEFAULT_REGION, ACCOUNT_ID, embedded=False)
     resolver = Resolver(template, pseudo_parameters=pseudo_parameters(aws))
-    for logical_id, reference in stable_references(template, resolver, REGION, ACCOUNT_ID).items():
+    for logical_id, reference in stable_references(template, resolver, None, ACCOUNT_ID).items():
         resolver.with_resource(logical_id, reference)
     overrides = {
         "PD_CLIENT_ID": CLIENT_ID,
-        "PD_REDIRECT_URI": REDIRECT_URI,
+        "PD_REDIRECT_URI": ports.redirect_uri,
         "PD_IDENTITY_URL": pagerduty_url,
         "PD_API_URL": pagerduty_url,
         "PD_API_URL_EU": f"{pagerduty_url}/eu",
@@ -63,8 +101,8 @@ def env_vars(template: Template) -> dict[str, dict[str, str]]:
     return {fid: environment_of(template.functions[fid], resolver, overrides) for fid in routed}
 
 
-def render_env_vars(template: Template) -> str:
-    return json.dumps(env_vars(template), indent=2) + "\n"
+def render_env_vars(template: Template, ports: Ports = Ports()) -> str:
+    return json.dumps(env_vars(template, ports), indent=2) + "\n"
 
 
 def undeclared_variables(template: Template) -> dict[str, list[str]]:
@@ -86,29 +124,31 @@ def undeclared_variables(template: Template) -> dict[str, list[str]]:
 class RunningServices:
     aws: LocalAws
     pagerduty: PagerDuty
+    ports: Ports
     _exit: contextlib.ExitStack
 
     def stop(self) -> None:
         self._exit.close()
 
 
-def start_services(template_path: Path, *, env: Mapping[str, str]) -> RunningServices:
+def start_services(
+    template_path: Path, *, region: str, ports: Ports = Ports(), host: str = SERVICES_HOST
+) -> RunningServices:
     template = load_template(template_path)
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or REGION  # match sam local's region
     with contextlib.ExitStack() as exit_stack:
-        # Always the embedded AWS and the stand-in: the env-vars file names these fixed ports.
-        aws = start_aws({"AWS_REGION": region}, host=SERVICES_HOST, port=AWS_PORT)
+        # Always the embedded AWS and the stand-in: the env-vars file names these ports.
+        aws = start_aws({"AWS_REGION": region}, host=host, port=ports.aws)
         exit_stack.callback(aws.stop)
         pagerduty = start_pagerduty(
             {},
-            redirect_uri=REDIRECT_URI,
-            host=SERVICES_HOST,
-            port=PAGERDUTY_PORT,
+            redirect_uri=ports.redirect_uri,
+            host=host,
+            port=ports.pagerduty,
             client_id=CLIENT_ID,
             public_host=PAGERDUTY_HOST,
         )
         exit_stack.callback(pagerduty.stop)
         resolver = Resolver(template, pseudo_parameters=pseudo_parameters(aws))
         provision(template, resolver, aws, {CLIENT_SECRET_FIELD: pagerduty.client_secret})
-        running = RunningServices(aws, pagerduty, exit_stack.pop_all())
+        running = RunningServices(aws, pagerduty, ports, exit_stack.pop_all())
     return running

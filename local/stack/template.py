@@ -102,6 +102,7 @@ class Template:
     functions: Mapping[str, FunctionSpec]
     routes: tuple[Route, ...] = field(default=())
     stream_mappings: tuple[StreamMappingSpec, ...] = field(default=())
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # raw, as written
 
     def resources_of_type(self, *types: str) -> list[ResourceSpec]:
         return [r for r in self.resources.values() if r.type in types]
@@ -141,6 +142,7 @@ def load_template(path: Path) -> Template:
         functions=functions,
         routes=tuple(routes),
         stream_mappings=tuple(_stream_mappings(resources, functions)),
+        outputs=document.get("Outputs") or {},
     )
 
 

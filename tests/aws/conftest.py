@@ -11,12 +11,13 @@ from moto import mock_aws
 from local.pagerduty_standin import RegisteredClient, StandIn
 from local.stack.provision import provision_in_this_process
 from local.stack.template import load_template
-from pd_connect import access_tokens, aws_clients, client_secret
+from pd_connect import access_tokens, aws_clients, client_secret, confirmations
 from pd_connect.config import load_settings
 from tests.flow_driver import FlowDriver
 
 CLIENT_SECRET = "test-client-secret-value"
 LINK_SIGNING_KEY = "k" * 64
+RESULT_SIGNING_KEY = "r" * 64
 APP_ORIGIN = "https://app.example.com"
 
 
@@ -28,6 +29,8 @@ class Aws:
     table_name: str
     key_id: str
     secret_id: str
+    link_key_id: str
+    result_key_id: str
 
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -43,7 +46,11 @@ def aws(template):
     """moto holding exactly what template.yaml declares (the local stack's provisioning reads it),
     with DynamoDB's atomic conditional writes."""
     with mock_aws():
-        names = provision_in_this_process(template, {"client_secret": CLIENT_SECRET, "link_signing_key": LINK_SIGNING_KEY})
+        names = provision_in_this_process(
+            template,
+            {"client_secret": CLIENT_SECRET},
+            {"LinkSigningKey": LINK_SIGNING_KEY, "ResultSigningKey": RESULT_SIGNING_KEY},
+        )
         yield Aws(
             dynamodb=boto3.client("dynamodb"),
             kms=boto3.client("kms"),
@@ -51,6 +58,8 @@ def aws(template):
             table_name=names["TABLE_NAME"],
             key_id=names["TOKEN_KEY_ID"],
             secret_id=names["CLIENT_SECRET_ID"],
+            link_key_id=names["LINK_SIGNING_KEY_ID"],
+            result_key_id=names["RESULT_SIGNING_KEY_ID"],
         )
 
 
@@ -78,18 +87,15 @@ def handlers(aws, standin, monkeypatch):
         "TABLE_NAME": aws.table_name,
         "TOKEN_KEY_ID": aws.key_id,
         "CLIENT_SECRET_ID": aws.secret_id,
+        "LINK_SIGNING_KEY_ID": aws.link_key_id,
+        "RESULT_SIGNING_KEY_ID": aws.result_key_id,
         "PD_IDENTITY_URL": standin.base_url,
         "PD_API_URL": standin.base_url,
         "PD_API_URL_EU": f"{standin.base_url}/eu",
         "RETURN_TO_ORIGIN": APP_ORIGIN,
         "ALLOW_ANONYMOUS_CONNECT": "true",
     }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    fresh_container(monkeypatch)
-    start = importlib.reload(importlib.import_module("start_handler"))
-    callback = importlib.reload(importlib.import_module("callback_handler"))
-    yield start.handler, callback.handler
+    yield start_container(monkeypatch, env)
     load_settings.cache_clear()
 
 
@@ -100,6 +106,16 @@ def browser(handlers):
 
 
 
+def start_container(monkeypatch, env: dict[str, str]):
+    """Both handlers as a new container imports them, with `env` added to the environment."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    fresh_container(monkeypatch)
+    start = importlib.reload(importlib.import_module("start_handler"))
+    callback = importlib.reload(importlib.import_module("callback_handler"))
+    return start.handler, callback.handler
+
+
 def fresh_container(monkeypatch):
     """Forget everything a warm Lambda container would have cached."""
     load_settings.cache_clear()
@@ -107,3 +123,4 @@ def fresh_container(monkeypatch):
         cached.cache_clear()
     monkeypatch.setattr(client_secret, "_provider", None)
     monkeypatch.setattr(access_tokens, "_default", None)
+    monkeypatch.setattr(confirmations, "_default", None)

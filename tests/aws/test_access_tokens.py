@@ -262,3 +262,20 @@ def test_429_gives_up_after_bounded_retries(connected, standin):
     with pytest.raises(RateLimited):
         client(connected, sleeps=sleeps).get("/users/me")
     assert len(sleeps) == 3 and standin.calls["users_me"] == 1 + 4  # the callback's own call, then 4 tries
+
+
+def test_a_ciphertext_copied_from_another_record_is_its_own_failure_and_counted(handlers, browser, aws, capsys):
+    from pd_connect.failures import Reason
+
+    assert browser.connect(login="PADA001")["statusCode"] == 200
+    assert browser.connect(login="PGRACE1")["statusCode"] == 200
+    ada = aws.dynamodb.get_item(TableName=aws.table_name, Key={"pk": {"S": US_KEY.pk}})["Item"]
+    aws.dynamodb.update_item(
+        TableName=aws.table_name, Key={"pk": {"S": EU_KEY.pk}},
+        UpdateExpression="SET tokens = :t", ExpressionAttributeValues={":t": ada["tokens"]},
+    )
+    capsys.readouterr()
+    with pytest.raises(TokenRefreshFailed) as failure:
+        get_access_token(EU_KEY)
+    assert failure.value.reason is Reason.STORED_TOKENS_UNREADABLE
+    assert '"event":"stored_tokens_unreadable","SecurityEvents":[1.0]' in capsys.readouterr().out

@@ -92,3 +92,52 @@ def test_missing_configuration_names_the_setting(monkeypatch, capsys):
     load_settings.cache_clear()
     assert run("list")[0] == 2
     assert "TABLE_NAME" in capsys.readouterr().err
+
+
+HOSTILE_NAME = "\x1b]0;owned\x07\x1b[2J\x1b[31mAda\r\nPACMEUS/PFAKE01   Forged row\u202e\x9b31m"
+
+
+@pytest.fixture
+def hostile_profile(browser, aws, standin):
+    from local.pagerduty_standin import US_ACCOUNT, DemoUser
+
+    standin.add_user(DemoUser(id="PEVIL01", name=HOSTILE_NAME, email="e\x1b[8m@x.example", account=US_ACCOUNT))
+    assert browser.connect(login="PEVIL01")["statusCode"] == 200
+    return aws
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "PACMEUS/PEVIL01"]])
+def test_text_output_escapes_control_characters_from_pagerduty_profiles(hostile_profile, capsys, command):
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\x07\r\x9b\u202e")
+    assert "\\x1b]0;owned\\x07" in out
+    if command == ["list"]:
+        assert len(out.splitlines()) == 3  # header, the one row, the count: no forged row
+    else:
+        assert "Forged row\\u202e\\x9b31m" in out and "e\\x1b[8m@x.example" in out
+
+
+def test_json_output_keeps_the_name_exact_but_escaped(hostile_profile):
+    code, out = run("list", "--json")
+    assert code == 0 and "\x1b" not in out and json.loads(out)[0]["user_name"] == HOSTILE_NAME
+
+
+def test_list_reads_no_pending_authorizations_however_many_a_flood_left(two_connections, handlers):
+    from pd_connect import aws_clients
+    from tests.flow_driver import FlowDriver
+
+    from .conftest import SITE
+
+    flooder = FlowDriver(*handlers, site=SITE)
+    for _ in range(60):  # anonymous /authorize: one pending item each, kept 10 minutes
+        flooder.authorize()
+    scanned = []
+    aws_clients.dynamodb().meta.events.register(
+        "after-call.dynamodb.Scan", lambda parsed, **_: scanned.append(parsed.get("ScannedCount", 0))
+    )
+
+    code, out = run("list", "--json", "--page-size", "1")
+
+    assert code == 0 and {r["key"] for r in json.loads(out)} == {"PACMEUS/PADA001", "PGLOBEX/PGRACE1"}
+    assert sum(scanned) == 2 and len(scanned) <= 3

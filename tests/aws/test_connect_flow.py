@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from local.pagerduty_standin import DemoUser, US_ACCOUNT
+from pd_connect.browser_binding import COOKIE_NAME
 from pd_connect.token_cipher import TokenCipher
 from tests.flow_driver import FlowDriver, LambdaContext, http_event
 
@@ -299,3 +300,30 @@ def test_a_dependency_outage_keeps_the_cookie_so_a_reload_can_finish(browser, aw
     first = browser.callback(callback_url)
     assert first["statusCode"] == 503 and "cookies" not in first
     assert browser.callback(callback_url)["statusCode"] == 200  # the reload finishes the flow
+
+
+# --- the binding cookie is cleared only by the request that consumed its pending authorization ---
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["error=access_denied", "error=access_denied&state=forged", "state=forged&code=abc", "code=abc", "state=a&state=b&code=c"],
+)
+def test_a_forged_callback_opened_mid_flow_does_not_break_the_genuine_one(browser, forged):
+    callback_url = browser.decide_at_pagerduty(browser.authorize())  # the victim is on the consent page
+    refused = browser.callback(f"/callback?{forged}")  # an attacker gets them to open this
+    assert refused["statusCode"] == 400 and "cookies" not in refused
+    assert browser.callback(callback_url)["statusCode"] == 200  # the genuine callback still finishes
+
+
+def test_a_4xx_after_consuming_the_pending_authorization_clears_the_cookie(browser, monkeypatch):
+    import callback_handler
+    from pd_connect.failures import ConnectFailure, Reason
+
+    def refuse(*args, **kwargs):
+        raise ConnectFailure(Reason.LINK_INVALID, "refused after consuming")
+
+    monkeypatch.setattr(callback_handler, "_exchange", refuse)
+    result = browser.callback(browser.decide_at_pagerduty(browser.authorize()))
+    assert result["statusCode"] == 400 and result["cookies"][0].startswith(f"{COOKIE_NAME}=;")
+    assert browser.binding is None

@@ -116,20 +116,6 @@ def _store(aws) -> ConnectionStore:
     return ConnectionStore(aws.dynamodb, aws.table_name, TokenCipher(aws.kms, aws.key_id))
 
 
-def _confirm_as_issue_11_specifies(aws, app_user_id: str) -> None:
-    """The linked flow's confirm step by its contract: the unconfirmed item is replaced by the real
-    `kind = connection` item carrying `confirmed_at` (written here until the confirm step lands)."""
-    (connection,) = [i for i in scan_all(aws) if i.get("app_user_id", {}).get("S") == app_user_id]
-    unconfirmed = {**connection, "pk": {"S": "unconfirmed#test"}, "kind": {"S": "unconfirmed_connection"}}
-    unconfirmed.pop("app_user_id")
-    aws.dynamodb.put_item(TableName=aws.table_name, Item=unconfirmed)
-    aws.dynamodb.delete_item(TableName=aws.table_name, Key={"pk": connection["pk"]})
-    aws.dynamodb.put_item(
-        TableName=aws.table_name, Item={**connection, "confirmed_at": {"S": "2026-12-01T10:00:05+00:00"}}
-    )
-    aws.dynamodb.delete_item(TableName=aws.table_name, Key={"pk": {"S": "unconfirmed#test"}})
-
-
 def test_every_kind_of_connection_change_reaches_an_sqs_queue_through_the_readmes_rule(
     event_path, browser, aws, standin, log_scan
 ):
@@ -163,20 +149,21 @@ def test_every_kind_of_connection_change_reaches_an_sqs_queue_through_the_readme
     _write_examples(everything)
 
 
-def test_a_linked_flow_confirmed_by_its_contract_gives_one_confirmed_event(event_path, browser, aws):
-    from tests.aws.test_linked_flow import link
+def test_a_linked_flow_gives_no_event_until_confirmed_then_one_confirmed_event(event_path, browser, aws):
+    from pd_connect.confirmations import confirm_connection
 
-    assert browser.connect(login="PADA001", query=link("app-user-1"))["statusCode"] == 200
-    event_path.received()  # until the confirm step lands the callback stores a connection itself
+    from tests.aws.test_linked_flow import link, result_of
 
-    _confirm_as_issue_11_specifies(aws, "app-user-1")
+    result = result_of(browser.connect(login="PADA001", query=link("app-user-1")))
+    assert event_path.received() == []  # the unconfirmed item is filtered out: nothing usable yet
+
+    confirm_connection(result, "app-user-1")
     events = event_path.received()
 
-    # The unconfirmed item's writes give nothing; deleting the old and writing the confirmed one do.
-    assert _types(events) == ["PagerDuty Connection Deleted", "PagerDuty Connection Confirmed"]
+    assert _types(events) == ["PagerDuty Connection Confirmed"]
     confirmed = events[-1]["detail"]
     assert confirmed["connection"] == "PACMEUS/PADA001/app-user-1"
-    assert confirmed["confirmed_at"] == "2026-12-01T10:00:05+00:00" and confirmed["reconnected"] is False
+    assert confirmed["confirmed_at"] and confirmed["reconnected"] is False
     _write_examples(events[-1:])
 
 

@@ -153,3 +153,100 @@ def test_a_reconnect_never_overwrites_a_refresh_that_landed_after_it_read_the_re
     assert after.token_version == 3
     assert cipher(connected).decrypt(US_KEY.pk, after.tokens_ciphertext).access_token == "pdus+_0reconnect-access"
     assert after.created_at == before.created_at
+
+
+# --- each condition of the store, one writer after another ------------------------------------
+
+
+def raw_item(aws) -> dict:
+    return aws.dynamodb.get_item(TableName=aws.table_name, Key={"pk": {"S": US_KEY.pk}}, ConsistentRead=True)["Item"]
+
+
+@pytest.fixture
+def store(connected):
+    return ConnectionStore(connected.dynamodb, connected.table_name, cipher(connected), clock=Clock(LIFETIME))
+
+
+def test_a_live_lease_is_never_taken_over(store):
+    assert store.try_lease(US_KEY, version=1, owner="first", seconds=20)
+    store._clock.now += 19  # a second before it lapses
+
+    assert store.try_lease(US_KEY, version=1, owner="second", seconds=20) is False
+
+
+def test_no_lease_on_a_connection_that_needs_reauthorization(store, connected):
+    assert store.try_lease(US_KEY, version=1, owner="refused", seconds=20)
+    store.mark_needs_reauthorization(US_KEY, owner="refused", reason="invalid_grant on refresh")
+
+    assert store.try_lease(US_KEY, version=1, owner="next", seconds=20) is False  # PagerDuty is not asked again
+
+
+def test_a_refreshed_write_is_refused_once_the_tokens_moved_on_even_under_the_callers_lease(store, connected):
+    assert store.try_lease(US_KEY, version=1, owner="refresher", seconds=20)
+    connected.dynamodb.update_item(  # the tokens changed under the lease (version 2)
+        TableName=connected.table_name, Key={"pk": {"S": US_KEY.pk}},
+        UpdateExpression="SET token_version = :two", ExpressionAttributeValues={":two": {"N": "2"}},
+    )
+
+    with pytest.raises(ConnectFailure):
+        store.store_refreshed(US_KEY, version=1, owner="refresher", tokens=StoredTokens("pdus+_0a-access", "pdus+_1a-refresh"),
+                              expires_at=1, scope="read")
+
+    assert raw_item(connected)["token_version"] == {"N": "2"}
+
+
+def test_a_caller_whose_lease_was_taken_over_can_neither_mark_nor_release(store, connected):
+    clock = store._clock
+    assert store.try_lease(US_KEY, version=1, owner="slow-caller", seconds=20)
+    clock.now += 21
+    assert store.try_lease(US_KEY, version=1, owner="next-caller", seconds=20)
+
+    store.mark_needs_reauthorization(US_KEY, owner="slow-caller", reason="invalid_grant on refresh")
+    store.release_lease(US_KEY, owner="slow-caller")
+
+    item = raw_item(connected)
+    assert (item["needs_reauthorization"], item["refresh_lease_owner"]) == ({"BOOL": False}, {"S": "next-caller"})
+
+
+def test_another_kind_of_item_under_a_connections_key_is_not_a_connection(store, connected):
+    item = raw_item(connected)
+    connected.dynamodb.put_item(TableName=connected.table_name, Item={**item, "kind": {"S": "unconfirmed_connection"}})
+
+    assert store.find(US_KEY) is None
+
+
+class RecordingClient:
+    def __init__(self, client) -> None:
+        self._client = client
+        self.requests: list[tuple[str, dict]] = []
+
+    def __getattr__(self, name):
+        method = getattr(self._client, name)
+
+        def recorded(**request):
+            self.requests.append((name, request))
+            return method(**request)
+
+        return recorded
+
+
+def test_a_connection_is_read_strongly_consistent(connected):
+    # moto is always consistent, so only the request shows it: an eventually consistent read could
+    # return the record from before a refresh, and the caller would refresh a rotated token.
+    client = RecordingClient(connected.dynamodb)
+
+    ConnectionStore(client, connected.table_name, cipher(connected)).find(US_KEY)
+
+    assert [(name, request["ConsistentRead"]) for name, request in client.requests] == [("get_item", True)]
+
+
+def test_a_warm_provider_takes_the_token_another_container_refreshed(connected, standin):
+    clock, sleeps = Clock(), []
+    warm = provider(connected, ConnectionStore(connected.dynamodb, connected.table_name, cipher(connected), clock=clock), clock, sleeps)
+    warm.get(US_KEY)  # version 1 decrypted and cached
+    later = Clock(LIFETIME)
+    refreshed = provider(connected, ConnectionStore(connected.dynamodb, connected.table_name, cipher(connected), clock=later), later, sleeps).get(US_KEY)
+
+    token = warm.get(US_KEY)
+
+    assert (token.version, token.token) == (2, refreshed.token)

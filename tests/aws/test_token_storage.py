@@ -32,7 +32,15 @@ def test_a_ciphertext_copied_to_another_record_does_not_decrypt(cipher):
     blob = cipher.encrypt("connection#A#U", TOKENS)
     with pytest.raises(ConnectFailure) as failure:
         cipher.decrypt("connection#A#OTHER", blob)
-    assert failure.value.reason is Reason.DEPENDENCY_DOWN
+    assert failure.value.reason is Reason.STORED_TOKENS_UNREADABLE  # its own reason, not an outage
+
+
+def test_a_ciphertext_made_under_another_kms_key_is_refused(aws, cipher):
+    other_key = aws.kms.create_key(Description="someone else's key")["KeyMetadata"]["KeyId"]
+    foreign = TokenCipher(aws.kms, other_key).encrypt("connection#A#U", StoredTokens("pdus+_0x-access", "pdus+_1x-refresh"))
+
+    with pytest.raises(ConnectFailure):
+        cipher.decrypt("connection#A#U", foreign)
 
 
 def test_no_token_in_plaintext_anywhere_in_the_table(aws, cipher):

@@ -50,6 +50,13 @@ def test_the_quick_bench_writes_every_part_and_a_table(tmp_path, log_scan):
     assert latency["callback"]["statuses"] == {"200": 10}
     assert latency["callback"]["aws_calls_alone"]["n"] == 10
 
+    tokens = results["token_function"]
+    assert {w["n"] for w in tokens["warm_get_token"].values()} == {10}
+    assert tokens["warm_kms_calls"] == 0
+    race = tokens["concurrent_refresh"]
+    assert (race["answered_ok"], race["refresh_calls_to_pagerduty"], race["distinct_tokens"]) == (20, 1, 1)
+    assert race["token_accepted_by_pagerduty"] is True
+
     (level,) = results["load"]["levels"]
     assert (level["concurrency"], level["flows"], level["flows_ok"], level["errors"]) == (3, 3, 3, 0)
     assert level["connections_stored"] == level["connections_expected"] == 3

@@ -52,22 +52,26 @@ def _free_port() -> int:
 
 
 class RunningStack:
-    def __init__(self, url: str, aws_endpoint: str, output: list[str]) -> None:
+    def __init__(
+        self, url: str, aws_endpoint: str, output: list[str], aws_access_key_id: str = "", aws_secret_access_key: str = ""
+    ) -> None:
         self.url = url
         self.aws_endpoint = aws_endpoint
         self.output = output  # the stack's console so far (it keeps growing while it runs)
+        self.aws_access_key_id = aws_access_key_id
+        self.aws_secret_access_key = aws_secret_access_key
 
 
 def start_local_stack(*extra_args: str):
     """`python -m local.stack` in its own process, as `make run` starts it; yields RunningStack."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PD_"))}
-    env.update(PORT=str(port), PYTHONUNBUFFERED="1")
+    env.update(PORT=str(port), LAMBDA_PORT=str(_free_port()), PYTHONUNBUFFERED="1")
     process = scanned_popen(
         [sys.executable, "-m", "local.stack", *extra_args], cwd=REPOSITORY, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, source="local stack (browser tests)",
     )
-    output, deadline, aws_endpoint = [], time.time() + 60, ""
+    output, deadline, aws_endpoint, aws_key = [], time.time() + 60, "", ("", "")
     try:
         while time.time() < deadline:
             line = process.stdout.readline()
@@ -76,11 +80,13 @@ def start_local_stack(*extra_args: str):
             output.append(line)
             aws = re.search(r"AWS\s+embedded moto at (http://[\d.:]+)", line)
             aws_endpoint = aws.group(1) if aws else aws_endpoint
+            key = re.search(r"AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)", line)
+            aws_key = key.groups() if key else aws_key
             match = re.search(r"Open (http://localhost:\d+/?)", line)
             if match:
                 # Keep reading its output, or a full pipe would block the stack mid-run.
                 threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
-                yield RunningStack(match.group(1).rstrip("/"), aws_endpoint, output)
+                yield RunningStack(match.group(1).rstrip("/"), aws_endpoint, output, *aws_key)
                 break
         else:
             pytest.fail("local stack did not start:\n" + "".join(output))

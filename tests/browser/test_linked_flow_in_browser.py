@@ -1,83 +1,161 @@
-"""The linked flow in a real browser: the builder's app sends its signed-in user to connect, and
-the browser comes back to the app. The stack runs as in production: anonymous connects off."""
+"""The linked flow in a real browser: the builder's app sends its signed-in user to connect, the
+browser comes back to the app with a signed result, and the app's backend confirms it for the
+user signed in to the app. The stack runs as in production: anonymous connects off."""
 
 import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import boto3
 import pytest
 
+from pd_connect.confirmations import ConfirmationError, Confirmations
 from pd_connect.links import sign_link
+from pd_connect.unconfirmed_connections import UnconfirmedConnectionStore
 
 from .conftest import start_local_stack
 
-class _App(BaseHTTPRequestHandler):
-    """Stands in for the builder's app, which the browser returns to."""
+APP_SESSION = "app_session"  # the builder's app's own sign-in cookie (here: just the user id)
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        body = b"<!doctype html><title>App</title><h1 id='app'>Back in the app</h1>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
+def aws_client(stack, service: str):
+    return boto3.client(
+        service, endpoint_url=stack.aws_endpoint, region_name="us-east-1",
+        aws_access_key_id=stack.aws_access_key_id, aws_secret_access_key=stack.aws_secret_access_key,
+    )
+
+
+def signing_key(stack, secret: str) -> str:
+    return json.loads(aws_client(stack, "secretsmanager").get_secret_value(SecretId=secret)["SecretString"])["signing_key"]
+
+
+class BuildersApp:
+    """Stands in for the builder's app: a sign-in cookie, and a return route whose backend
+    confirms the result for whoever is signed in (as the README tells builders to)."""
+
+    def __init__(self) -> None:
+        self.confirmations: Confirmations | None = None
+        self.outcomes: list[str] = []
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                cookies = dict(c.strip().split("=", 1) for c in self.headers.get("Cookie", "").split(";") if "=" in c)
+                headers = {}
+                if parts.path == "/signin":
+                    headers["Set-Cookie"] = f"{APP_SESSION}={query['user'][0]}; Path=/"
+                    body = f"<h1 id='app'>Signed in as {query['user'][0]}</h1>"
+                elif "pagerduty_result" in query:
+                    body = f"<h1 id='app'>{app.confirm(query['pagerduty_result'][0], cookies.get(APP_SESSION, ''))}</h1>"
+                else:
+                    body = "<h1 id='app'>Back in the app</h1>"
+                data = f"<!doctype html><title>App</title>{body}".encode()
+                self.send_response(200)
+                for name, value in {"Content-Type": "text/html", "Content-Length": str(len(data)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):  # the result rides in the query string: never log it
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    def confirm(self, result: str, signed_in_user: str) -> str:
+        if not signed_in_user:
+            return "Not connected: sign in first"  # a real app would sign in, then confirm
+        try:
+            key = self.confirmations.confirm(result, signed_in_user)
+        except ConfirmationError as error:
+            outcome = f"Not connected: {type(error).__name__}"
+        else:
+            outcome = f"Connected {key}"
+        self.outcomes.append(outcome)
+        return outcome
 
 
 @pytest.fixture(scope="module")
-def app_origin():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://app.localhost:{server.server_port}"  # Chromium resolves *.localhost to loopback
-    server.shutdown()
+def builders_app():
+    app = BuildersApp()
+    threading.Thread(target=app.server.serve_forever, daemon=True).start()
+    app.origin = f"http://app.localhost:{app.server.server_port}"  # Chromium resolves *.localhost to loopback
+    yield app
+    app.server.shutdown()
 
 
 @pytest.fixture(scope="module")
-def linked_stack(app_origin):
-    overrides = f"AllowAnonymousConnect=false ReturnToOrigin={app_origin}"
+def linked_stack(builders_app):
+    overrides = f"AllowAnonymousConnect=false ReturnToOrigin={builders_app.origin}"
     for running in start_local_stack("--parameter-overrides", overrides):
+        result_key = signing_key(running, "local-ResultSigningKey")
+        store = UnconfirmedConnectionStore(aws_client(running, "dynamodb"), "local-ConnectTable")
+        builders_app.confirmations = Confirmations(store, lambda: (result_key,))
         yield running
 
 
-def signing_key(stack) -> str:
-    secrets = boto3.client("secretsmanager", endpoint_url=stack.aws_endpoint, region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
-    return json.loads(secrets.get_secret_value(SecretId="local-ClientSecret")["SecretString"])["link_signing_key"]
+def new_link(stack, app_user: str, return_to: str | None = None) -> str:
+    return f"{stack.url}/authorize?link={quote(sign_link(signing_key(stack, 'local-LinkSigningKey'), app_user, return_to))}"
 
 
 def stored_connections(stack, app_user_id: str) -> list[dict]:
-    dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_endpoint, region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
-    return dynamodb.query(
+    return aws_client(stack, "dynamodb").query(
         TableName="local-ConnectTable", IndexName="by_app_user",
         KeyConditionExpression="app_user_id = :u", ExpressionAttributeValues={":u": {"S": app_user_id}},
     )["Items"]
 
 
-def test_a_signed_in_app_user_connects_and_comes_back_to_the_app(linked_stack, app_origin, new_page, screenshot):
+def signed_in_page(new_page, app, user: str):
     page = new_page()
-    token = sign_link(signing_key(linked_stack), "app-user-7", "/settings/integrations?tab=pagerduty")
-    page.goto(f"{linked_stack.url}/authorize?link={quote(token)}")
+    page.goto(f"{app.origin}/signin?user={user}")
+    return page
+
+
+def test_a_signed_in_app_user_connects_and_the_app_confirms_it(linked_stack, builders_app, new_page, screenshot):
+    page = signed_in_page(new_page, builders_app, "app-user-7")
+    page.goto(new_link(linked_stack, "app-user-7", "/settings/integrations?tab=pagerduty"))
     page.wait_for_selector("#authorize")
     screenshot(page, "1-pagerduty-authorize")
-    with page.expect_navigation(url=re.compile(re.escape(app_origin))):
+    with page.expect_navigation(url=re.compile(re.escape(builders_app.origin))):
         page.click("#authorize")
-    assert page.url == f"{app_origin}/settings/integrations?tab=pagerduty&pagerduty=connected"
-    assert page.locator("#app").inner_text() == "Back in the app"
-    screenshot(page, "2-back-in-the-app")
+    assert page.url.startswith(f"{builders_app.origin}/settings/integrations?tab=pagerduty&pagerduty=connected&pagerduty_result=")
+    assert page.locator("#app").inner_text() == "Connected PACMEUS/PADA001/app-user-7"
+    screenshot(page, "2-back-in-the-app-confirmed")
     (item,) = stored_connections(linked_stack, "app-user-7")
-    assert item["pk"]["S"] == "connection#PACMEUS#PADA001#app#app-user-7"
+    assert item["pk"]["S"] == "connection#PACMEUS#PADA001#app#app-user-7" and item["confirmed_at"]["S"]
+
+
+def test_eves_link_opened_in_alices_browser_connects_nobody(linked_stack, builders_app, new_page, screenshot):
+    eves_link = new_link(linked_stack, "eve-1")  # Eve asked the app for a link in her own session
+    alice = signed_in_page(new_page, builders_app, "alice-1")  # another browser context: Alice's
+    alice.goto(eves_link)
+    alice.wait_for_selector("#authorize")
+    with alice.expect_navigation(url=re.compile(re.escape(builders_app.origin))):
+        alice.click("#authorize")
+    assert alice.locator("#app").inner_text() == "Not connected: AppUserMismatch"
+    screenshot(alice, "refused-in-alices-app-session")
+    assert stored_connections(linked_stack, "eve-1") == [] and stored_connections(linked_stack, "alice-1") == []
+
+
+def test_eves_link_opened_by_someone_not_signed_in_connects_nobody(linked_stack, builders_app, new_page):
+    stranger = new_page()  # never signed in to the app: the return route has no user to confirm for
+    stranger.goto(new_link(linked_stack, "eve-2"))
+    stranger.wait_for_selector("#authorize")
+    with stranger.expect_navigation(url=re.compile(re.escape(builders_app.origin))):
+        stranger.click("#authorize")
+    assert stranger.locator("#app").inner_text().startswith("Not connected")
+    assert stored_connections(linked_stack, "eve-2") == []
 
 
 def test_a_replayed_link_is_refused(linked_stack, new_page, screenshot):
     page = new_page()
-    token = sign_link(signing_key(linked_stack), "app-user-8")
-    page.goto(f"{linked_stack.url}/authorize?link={quote(token)}")
+    link = new_link(linked_stack, "app-user-8")
+    page.goto(link)
     page.wait_for_selector("#authorize")
-    response = page.goto(f"{linked_stack.url}/authorize?link={quote(token)}")
+    response = page.goto(link)
     assert response.status == 400
     assert "already used" in page.locator("#message").inner_text()
     screenshot(page, "replayed-link")
@@ -85,8 +163,8 @@ def test_a_replayed_link_is_refused(linked_stack, new_page, screenshot):
 
 def test_a_tampered_link_is_refused(linked_stack, new_page):
     page = new_page()
-    token = sign_link(signing_key(linked_stack), "app-user-8")
-    response = page.goto(f"{linked_stack.url}/authorize?link={quote(token[:-2] + 'xx')}")
+    link = new_link(linked_stack, "app-user-8")
+    response = page.goto(link[:-2] + "xx")
     assert response.status == 400 and page.locator("#reason").inner_text() == "link_invalid"
 
 

@@ -68,17 +68,16 @@ def test_environment_references_resolve_to_local_values(fixture_template_path):
 
 def test_the_real_templates_environment_resolves(real_template_path):
     template = load_template(real_template_path)
-    table, key, secret = (
-        r.logical_id
-        for r in template.resources_of_type("AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::SecretsManager::Secret")
-    )
+    (table,) = (r.logical_id for r in template.resources_of_type("AWS::DynamoDB::Table"))
+    (key,) = (r.logical_id for r in template.resources_of_type("AWS::KMS::Key"))
+    secrets = [r.logical_id for r in template.resources_of_type("AWS::SecretsManager::Secret")]
     resolver = Resolver(
         template,
         pseudo_parameters=PSEUDO,
         resources={
             table: PhysicalResource("local-table", {"Arn": "table-arn"}),
             key: PhysicalResource("key-id", {"Arn": "key-arn"}),
-            secret: PhysicalResource("secret-arn"),
+            **{secret: PhysicalResource(f"{secret}-arn") for secret in secrets},
         },
     )
     overrides = {"PD_CLIENT_ID": "cid", "PD_REDIRECT_URI": "http://localhost:3000/callback"}
@@ -86,11 +85,10 @@ def test_the_real_templates_environment_resolves(real_template_path):
     environments = {fid: environment_of(f, resolver, overrides) for fid, f in template.functions.items()}
 
     callback = environments[template.routes[-1].function_id]
-    assert (callback["TABLE_NAME"], callback["TOKEN_KEY_ID"], callback["CLIENT_SECRET_ID"]) == (
-        "local-table",
-        "key-arn",
-        "secret-arn",
-    )
+    keys = (callback["TABLE_NAME"], callback["TOKEN_KEY_ID"], callback["CLIENT_SECRET_ID"], callback["RESULT_SIGNING_KEY_ID"])
+    assert keys == ("local-table", "key-arn", "ClientSecret-arn", "ResultSigningKey-arn")
+    assert environments["StartFunction"]["LINK_SIGNING_KEY_ID"] == "LinkSigningKey-arn"
+    assert "CLIENT_SECRET_ID" not in environments["StartFunction"]
     assert callback["PD_REDIRECT_URI"] == "http://localhost:3000/callback"
 
 

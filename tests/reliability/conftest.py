@@ -13,7 +13,7 @@ from local.pagerduty_standin import RegisteredClient, StandIn
 from tests.aws.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from tests.aws.conftest import aws, browser, handlers, template  # noqa: F401 - fixtures reused as they are
 
-from .support import FUZZ_EXAMPLES, AwsFaults
+from .support import FUZZ_EXAMPLES, FUZZ_REACH, AwsFaults
 
 # CI: the same 300 events per handler on every run. HYPOTHESIS_PROFILE=deep explores further.
 _FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
@@ -45,3 +45,10 @@ def pytest_terminal_summary(terminalreporter):
     if FUZZ_EXAMPLES:
         counts = ", ".join(f"{handler} {count}" for handler, count in sorted(FUZZ_EXAMPLES.items()))
         terminalreporter.write_line(f"fuzz: events run per handler: {counts}")
+    for fuzzer, reach in sorted(FUZZ_REACH.items()):
+        events = reach["events"]
+        shares = ", ".join(
+            f"{step} {reach[step]}/{events} ({100 * reach[step] / events:.0f}%)" for step in ("exchanged", "stored")
+            if step in reach
+        )
+        terminalreporter.write_line(f"fuzz reach: {fuzzer}: {events} events; reached the token exchange / the store: {shares}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
+import sys
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -17,8 +18,23 @@ from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
 from pd_connect.token_cipher import StoredTokens, TokenCipher
 
-# Filled by the fuzz tests, printed by conftest's terminal summary: how many events each handler got.
+# Filled by the fuzz tests, printed by conftest's terminal summary: how many events each handler got,
+# and per fuzzer how many of its events reached the token exchange and the store.
 FUZZ_EXAMPLES: Counter[str] = Counter()
+FUZZ_REACH: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+
+def record_saves(monkeypatch) -> list:
+    """The keys the callback's ConnectionStore saves from now on (it is wrapped to note them)."""
+    store = sys.modules["callback_handler"].connections
+    original, saved = store.save, []
+
+    def save(connection, tokens):
+        original(connection, tokens)
+        saved.append(connection.key)
+
+    monkeypatch.setattr(store, "save", save)
+    return saved
 
 # On every response, success or failure (web.BASE_SECURITY_HEADERS plus the page's own CSP).
 SECURITY_HEADERS = {

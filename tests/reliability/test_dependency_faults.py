@@ -90,7 +90,7 @@ def test_after_a_token_endpoint_fault_the_callback_cannot_be_replayed(browser, s
     cookies = dict(browser.cookies)
     standin.faults.set(endpoint="token", times=1, **fault)
     browser.callback(callback_url)
-    browser.cookies.update(cookies)  # the failure page cleared the binding cookie: put it back
+    browser.cookies.update(cookies)  # as the browser held them before the failure, whatever it set
 
     replayed = browser.callback(callback_url)
 
@@ -298,7 +298,7 @@ def test_a_consume_that_failed_left_the_state_whole_for_its_binding(browser, sta
     cookies = dict(browser.cookies)
     aws_faults.fail(aws_clients.dynamodb(), "delete_item", "ProvisionedThroughputExceededException", times=ATTEMPTS)
     browser.callback(callback_url)
-    browser.cookies.update(cookies)  # the 503 page cleared the binding cookie: put it back
+    browser.cookies.update(cookies)  # as the browser held them before the failure, whatever it set
 
     retried = browser.callback(callback_url)
 
@@ -361,6 +361,31 @@ KMS_ERRORS = [
     "KMSInvalidStateException",
     READ_TIMEOUT,
 ]
+
+
+def test_a_5xx_after_the_state_was_spent_keeps_the_binding_so_another_tab_still_finishes(browser, standin, aws, aws_faults):
+    # Two tabs in one browser share its binding; an outage in one must not end the other's flow.
+    other_tab = consented(browser)
+    failing_tab = consented(browser)
+    binding = browser.binding
+    aws_faults.fail(aws_clients.kms(), "encrypt", "KMSInternalException", times=ATTEMPTS)
+
+    failed = browser.callback(failing_tab)
+
+    assert (failed["statusCode"], reason_of(failed), failed.get("cookies"), browser.binding) == (
+        503,
+        "dependency_down",
+        None,
+        binding,
+    )
+    finished = browser.callback(other_tab)  # the browser's cookies as the 503 left them
+    assert outcome(finished, aws, standin) == {
+        "status": 200,
+        "reason": "",
+        "connections": 1,
+        "pending": 0,
+        "exchanges": 2,
+    }
 
 
 @pytest.mark.parametrize("error", KMS_ERRORS)

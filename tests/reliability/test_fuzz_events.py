@@ -20,7 +20,7 @@ from pd_connect.links import sign_link
 from tests.aws.conftest import LINK_SIGNING_KEY, SITE
 from tests.flow_driver import FlowDriver, LambdaContext
 
-from .support import FUZZ_EXAMPLES, assert_security_headers, query_of, reason_of
+from .support import FUZZ_EXAMPLES, FUZZ_REACH, assert_security_headers, query_of, reason_of, record_saves
 
 OUR_PARAMETERS = ["state", "code", "error", "error_description", "link", "subdomain", "scope"]
 URLSAFE = string.ascii_letters + string.digits + "-_"
@@ -164,6 +164,7 @@ def test_the_start_handler_answers_any_event_properly(handlers, standin):
     def answers_properly(event):
         FUZZ_EXAMPLES["start"] += 1
         result = start(event, LambdaContext())
+        FUZZ_REACH["start (random events)"].update(events=1, stored=result.get("statusCode") == 302)
         assert_a_proper_answer(result, {200, 302, 400, 404, 405})
         if result["statusCode"] == 302:  # only ever to PagerDuty's authorize endpoint: no open redirect
             assert result["headers"]["Location"].startswith(f"{standin.base_url}/oauth/authorize?")
@@ -171,15 +172,20 @@ def test_the_start_handler_answers_any_event_properly(handlers, standin):
     answers_properly()
 
 
-def test_the_callback_handler_answers_any_event_properly(handlers, standin):
+def test_the_callback_handler_answers_any_event_properly(handlers, standin, monkeypatch):
     start, callback = handlers
+    stored = record_saves(monkeypatch)
     browser = FlowDriver(start, callback, site=SITE)
     states = [query_of(browser.authorize())["state"] for _ in range(20)]  # live, for this browser's binding
 
     @given(event=events(route="/callback", leading=["state", "code"], known=states, bindings=[browser.binding]))
     def answers_properly(event):
         FUZZ_EXAMPLES["callback"] += 1
+        exchanges, saves = standin.calls["token_authorization_code"], len(stored)
         result = callback(event, LambdaContext())
+        FUZZ_REACH["callback (random events)"].update(
+            events=1, exchanged=standin.calls["token_authorization_code"] - exchanges, stored=len(stored) - saves
+        )
         # 502: a live state with a made-up code reached PagerDuty, which refused it
         assert_a_proper_answer(result, {400, 404, 405, 502})
         if result["statusCode"] == 502:

@@ -84,7 +84,7 @@ def test_a_forged_state_is_unknown(victim, aws, standin):
 def test_a_forged_state_leaves_the_real_one_usable(victim, aws, standin):
     cookies = dict(victim.browser.cookies)
     victim.browser.callback(f"/callback?state={'A' * 43}&code={victim.code}")
-    victim.browser.cookies.update(cookies)  # the refusal page cleared the cookie
+    victim.browser.cookies.update(cookies)  # as if the cookie had been cleared (it no longer is)
 
     assert victim.browser.callback(victim.callback_url)["statusCode"] == 200
 
@@ -416,27 +416,32 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def crafted_link(payload, *, key: str = LINK_SIGNING_KEY, version: str = "v1") -> str:
-    """A link token made by hand from the documented format, so any payload can be signed."""
+def crafted_link(payload, *, key: str = LINK_SIGNING_KEY, typ: str = "pd-connect-link+jwt", alg: str = "HS256") -> str:
+    """A link token made by hand from the documented format (JWS, HS256), so any payload can be signed."""
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
-    signed = f"{version}.{b64(raw)}"
+    signed = f"{b64(json.dumps({'alg': alg, 'typ': typ}).encode())}.{b64(raw)}"
     return f"{signed}.{b64(hmac.new(key.encode(), signed.encode(), hashlib.sha256).digest())}"
 
 
 def good_payload(**changes) -> dict:
-    return {"sub": "app-user-1", "ret": None, "exp": int(time.time()) + 120, "nonce": "n" * 22, **changes}
+    now = int(time.time())
+    return {"sub": "app-user-1", "iat": now, "exp": now + 120, "jti": "n" * 22, **changes}
 
 
 def tampered_sub() -> str:
-    version, _, signature = crafted_link(good_payload()).split(".")
-    return f"{version}.{b64(json.dumps(good_payload(sub='app-user-2')).encode())}.{signature}"
+    header, _, signature = crafted_link(good_payload()).split(".")
+    return f"{header}.{b64(json.dumps(good_payload(sub='app-user-2')).encode())}.{signature}"
 
 
 FORGED_LINKS = [
     pytest.param(lambda: sign_link("another-key-" + "x" * 40, "app-user-1"), "link_invalid", id="other-key"),
     pytest.param(tampered_sub, "link_invalid", id="payload-swapped"),
     pytest.param(lambda: crafted_link(good_payload()).rsplit(".", 1)[0] + ".", "link_invalid", id="no-signature"),
-    pytest.param(lambda: crafted_link(good_payload(), version="v2"), "link_invalid", id="other-version"),
+    pytest.param(lambda: crafted_link(good_payload(), typ="pd-connect-result+jwt"), "link_invalid", id="other-typ"),
+    pytest.param(lambda: crafted_link(good_payload(), alg="none"), "link_invalid", id="alg-none"),
+    pytest.param(lambda: crafted_link(good_payload(ret="/..//evil.example/x")), "link_invalid", id="return-dot-segments"),
+    pytest.param(lambda: crafted_link(good_payload(ret="/caf\u00e9")), "link_invalid", id="return-non-ascii"),
+    pytest.param(lambda: crafted_link(good_payload(sub="app-user-1\n")), "link_invalid", id="sub-trailing-newline"),
     pytest.param(
         lambda: sign_link(LINK_SIGNING_KEY, "app-user-1", now=time.time() - 400), "link_expired", id="expired"
     ),
@@ -450,14 +455,14 @@ FORGED_LINKS = [
     pytest.param(lambda: crafted_link(good_payload(ret="/ok\r\nSet-Cookie: x=1")), "link_invalid", id="return-crlf"),
     pytest.param(lambda: crafted_link(good_payload(sub="a/b")), "link_invalid", id="sub-with-slash"),
     pytest.param(lambda: crafted_link(good_payload(sub="")), "link_invalid", id="sub-empty"),
-    pytest.param(lambda: crafted_link(good_payload(nonce="short")), "link_invalid", id="nonce-short"),
+    pytest.param(lambda: crafted_link(good_payload(jti="short")), "link_invalid", id="jti-short"),
     pytest.param(lambda: crafted_link(good_payload(exp=str(int(time.time()) + 60))), "link_invalid", id="exp-string"),
     pytest.param(lambda: crafted_link(good_payload(exp=True)), "link_invalid", id="exp-bool"),
     pytest.param(lambda: crafted_link(["app-user-1"]), "link_invalid", id="payload-list"),
     pytest.param(lambda: crafted_link(b"\xff\xfe"), "link_invalid", id="payload-not-utf8"),
     pytest.param(lambda: crafted_link(b"[" * 1000), "link_invalid", id="payload-deeply-nested"),
-    pytest.param(lambda: "v1.!!!.!!!", "link_invalid", id="not-base64"),
-    pytest.param(lambda: "v1." + "A" * 3000 + ".sig", "link_invalid", id="3000-chars"),
+    pytest.param(lambda: "e30.!!!.!!!", "link_invalid", id="not-base64"),
+    pytest.param(lambda: "e30." + "A" * 3000 + ".sig", "link_invalid", id="3000-chars"),
     pytest.param(lambda: "", "link_invalid", id="empty"),
 ]
 
@@ -549,3 +554,35 @@ def test_an_avatar_url_cannot_break_out_of_its_attribute(browser, standin):
         False,
         True,
     )
+
+
+# --- a PagerDuty answer built to collide with another record's key -----------------------------
+
+
+def test_a_user_id_shaped_like_another_records_key_is_refused_and_overwrites_nothing(handlers, standin, aws):
+    from pd_connect.confirmations import confirm_connection
+
+    victim = FlowDriver(*handlers, site=SITE)
+    answer = victim.connect(login="PADA001", query="link=" + quote(sign_link(LINK_SIGNING_KEY, "victim")))
+    confirm_connection(query_of(answer["headers"]["Location"])["pagerduty_result"], "victim")
+    (before,) = connections(aws)
+    standin.add_user(DemoUser(id="PADA001#app#victim", name="Mallory", email="m@acme-us.example", account=US_ACCOUNT))
+
+    result = FlowDriver(*handlers, site=SITE).connect(login="PADA001#app#victim")
+
+    assert (result["statusCode"], reason_of(result)) == (502, "pagerduty_bad_response")
+    assert connections(aws) == [before]  # the victim's record, tokens and name untouched
+
+
+@pytest.mark.parametrize(
+    "avatar_url",
+    ["https://avatars.example;report-uri https://evil.example/r/x.png", "https://\u00e4vatars.example/eve.png"],
+    ids=["csp-directive-in-host", "non-latin-1-host"],
+)
+def test_an_avatar_host_that_could_inject_into_the_csp_or_break_the_header_is_dropped(browser, standin, aws, avatar_url):
+    result = connect_as(browser, standin, avatar_url=avatar_url)
+
+    csp = result["headers"]["Content-Security-Policy"]
+    assert (result["statusCode"], "<img" in result["body"], "img-src" in csp, "report-uri" in csp) == (200, False, False, False)
+    csp.encode("latin-1")
+    assert len(connections(aws)) == 1

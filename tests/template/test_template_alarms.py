@@ -4,7 +4,10 @@ import re
 
 from sam_template import deployed, resource, resources_of_type, translated
 
-ALARMS = {"ServerErrorsAlarm", "ApiThrottlingAlarm", "FunctionThrottlingAlarm", "EventDeliveryAlarm"}
+ALARMS = {
+    "ServerErrorsAlarm", "ApiThrottlingAlarm", "FunctionThrottlingAlarm", "SecurityEventsAlarm", "EventDeliveryAlarm",
+    "TokenFunctionThrottlingAlarm",
+}
 TOPIC = {"Ref": "AlarmTopic"}
 
 
@@ -25,7 +28,17 @@ def _metrics_watched(logical_id: str) -> list[tuple[str, str, dict]]:
     ]
 
 
-def test_the_stack_has_exactly_the_failure_and_throttling_alarms():
+def test_security_events_alarm_watches_both_events_the_code_counts():
+    from pd_connect.confirmations import Confirmations  # noqa: F401 - the code that emits them exists
+    from pd_connect.failures import Reason
+
+    assert sorted(_metrics_watched("SecurityEventsAlarm"), key=repr) == [
+        ("PagerDutyConnect", "SecurityEvents", {"event": "confirm_app_user_mismatch"}),
+        ("PagerDutyConnect", "SecurityEvents", {"event": Reason.STORED_TOKENS_UNREADABLE.code}),
+    ]
+
+
+def test_the_stack_has_exactly_the_failure_throttling_and_security_alarms():
     assert set(resources_of_type(translated(), "AWS::CloudWatch::Alarm")) == ALARMS
 
 
@@ -39,6 +52,12 @@ def test_no_alarm_fires_for_lack_of_traffic():
     treatments = {_alarm(logical_id)["TreatMissingData"] for logical_id in ALARMS}
 
     assert treatments == {"notBreaching"}
+
+
+def test_token_function_throttling_alarm_watches_its_throttles():
+    assert _metrics_watched("TokenFunctionThrottlingAlarm") == [
+        ("AWS/Lambda", "Throttles", {"FunctionName": {"Ref": "TokenFunction"}})
+    ]
 
 
 def test_server_errors_alarm_watches_this_apis_5xx_responses():

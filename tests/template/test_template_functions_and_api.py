@@ -4,15 +4,21 @@ import json
 
 from sam_template import environment, http_api_routes, resource, resources_of_type, translated
 
-FUNCTIONS = ("StartFunction", "CallbackFunction")
+FUNCTIONS = ("StartFunction", "CallbackFunction", "TokenFunction")
 SHARED_SETTINGS = {
     "PD_CLIENT_ID",
     "PD_SCOPES",
     "PD_REDIRECT_URI",
     "TABLE_NAME",
-    "CLIENT_SECRET_ID",  # start: the link signing key; callback: the client secret
     "ALLOW_ANONYMOUS_CONNECT",
     "RETURN_TO_ORIGIN",
+    # the builder's product on the pages, and where a layer's page templates are
+    "PRODUCT_NAME",
+    "LOGO_URL",
+    "ACCENT_COLOR",
+    "SUPPORT_URL",
+    "PRIVACY_POLICY_URL",
+    "PAGE_TEMPLATES_DIR",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -24,7 +30,7 @@ SHARED_SETTINGS = {
 }
 
 
-def test_both_functions_run_python_3_13_on_arm64():
+def test_every_function_runs_python_3_13_on_arm64():
     template = translated()
     platforms = {
         function_id: (resource(template, function_id)["Properties"]["Runtime"],
@@ -35,22 +41,39 @@ def test_both_functions_run_python_3_13_on_arm64():
     assert platforms == {
         "StartFunction": ("python3.13", ["arm64"]),
         "CallbackFunction": ("python3.13", ["arm64"]),
+        "TokenFunction": ("python3.13", ["arm64"]),
     }
 
 
-def test_handlers_are_the_start_and_callback_modules():
+def test_handlers_are_the_start_callback_and_token_modules():
     template = translated()
     handlers = {function_id: resource(template, function_id)["Properties"]["Handler"] for function_id in FUNCTIONS}
 
-    assert handlers == {"StartFunction": "start_handler.handler", "CallbackFunction": "callback_handler.handler"}
+    assert handlers == {
+        "StartFunction": "start_handler.handler",
+        "CallbackFunction": "callback_handler.handler",
+        "TokenFunction": "token_handler.handler",
+    }
 
 
-def test_start_function_reads_only_the_shared_settings():
-    assert set(environment(translated(), "StartFunction")) == SHARED_SETTINGS
+def test_start_function_reads_the_shared_settings_and_where_the_link_signing_key_is():
+    assert set(environment(translated(), "StartFunction")) == SHARED_SETTINGS | {"LINK_SIGNING_KEY_ID"}
 
 
-def test_callback_function_also_reads_where_the_token_key_is():
-    assert set(environment(translated(), "CallbackFunction")) == SHARED_SETTINGS | {"TOKEN_KEY_ID"}
+def test_callback_function_also_reads_where_the_token_key_client_secret_and_result_key_are():
+    assert set(environment(translated(), "CallbackFunction")) == SHARED_SETTINGS | {
+        "TOKEN_KEY_ID",
+        "CLIENT_SECRET_ID",
+        "RESULT_SIGNING_KEY_ID",
+    }
+
+
+def test_token_function_reads_where_the_token_key_client_secret_and_result_key_are_but_not_the_link_key():
+    assert set(environment(translated(), "TokenFunction")) == SHARED_SETTINGS | {
+        "TOKEN_KEY_ID",
+        "CLIENT_SECRET_ID",
+        "RESULT_SIGNING_KEY_ID",
+    }
 
 
 ANY_METHOD = "X-AMAZON-APIGATEWAY-ANY-METHOD"
@@ -124,6 +147,7 @@ def test_each_function_logs_to_its_own_log_group_that_expires():
         "/aws/lambda/${StartFunction}",
         "/aws/lambda/${CallbackFunction}",
         "/aws/lambda/${EventsFunction}",
+        "/aws/lambda/${TokenFunction}",
     }
     assert all(isinstance(days, int) and 0 < days <= 365 for days in log_groups.values())
 

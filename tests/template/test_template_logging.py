@@ -75,5 +75,6 @@ def test_there_is_a_log_group_for_each_function_and_one_for_access_logs():
         "StartFunctionLogGroup",
         "CallbackFunctionLogGroup",
         "EventsFunctionLogGroup",
+        "TokenFunctionLogGroup",
         "AccessLogGroup",
     }

@@ -3,9 +3,11 @@
 import json
 import re
 
+import pytest
+
 from sam_template import environment, resource, translated
 
-FUNCTIONS = ("StartFunction", "CallbackFunction")
+FUNCTIONS = ("StartFunction", "CallbackFunction", "TokenFunction")
 NON_SECRET_PARAMETERS = {
     "PagerDutyClientId",
     "PagerDutyScopes",
@@ -14,6 +16,12 @@ NON_SECRET_PARAMETERS = {
     "ExistingClientSecretArn",
     "AllowAnonymousConnect",
     "ReturnToOrigin",
+    # the product on the pages: names and public URLs
+    "ProductName",
+    "LogoUrl",
+    "AccentColor",
+    "SupportUrl",
+    "PrivacyPolicyUrl",
 }
 
 
@@ -44,17 +52,23 @@ def test_a_secret_parameter_accepts_only_a_complete_secrets_manager_arn():
     assert list(accepted.values()) == [True, True, False, False]
 
 
-def test_the_created_secret_has_the_contract_shape_with_a_generated_link_signing_key():
+def test_the_created_client_secret_keeps_its_shape_so_an_update_never_overwrites_the_value_put():
     generate = resource(translated(), "ClientSecret")["Properties"]["GenerateSecretString"]
 
     assert (json.loads(generate["SecretStringTemplate"]).keys(), generate["GenerateStringKey"]) == (
         {"client_secret"},
-        "link_signing_key",
+        "link_signing_key",  # a leftover field nothing reads any more (template.yaml says why)
     )
 
 
-def test_the_generated_link_signing_key_is_long():
-    assert resource(translated(), "ClientSecret")["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+@pytest.mark.parametrize("secret_id", ["LinkSigningKey", "ResultSigningKey"])
+def test_each_signing_key_is_a_secret_of_its_own_generated_long(secret_id):
+    properties = resource(translated(), secret_id)["Properties"]
+    generate = properties["GenerateSecretString"]
+
+    assert "SecretString" not in properties and "Condition" not in resource(translated(), secret_id)
+    assert (json.loads(generate["SecretStringTemplate"]), generate["GenerateStringKey"]) == ({}, "signing_key")
+    assert generate["PasswordLength"] >= 32
 
 
 def test_the_template_never_holds_the_secret_value():

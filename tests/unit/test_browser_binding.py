@@ -31,3 +31,8 @@ def test_malformed_or_missing_binding_never_matches():
 
 def test_binding_has_at_least_128_bits():
     assert len(browser_binding.new_binding()) >= 22  # 43 base64url chars = 256 bits
+
+
+def test_a_binding_with_a_trailing_newline_is_not_well_formed():
+    binding = browser_binding.new_binding()
+    assert browser_binding.is_well_formed(binding) and not browser_binding.is_well_formed(binding + "\n")

@@ -2,9 +2,11 @@
 
 import pytest
 
-from pd_connect import pages
+from pd_connect.pages import default_pages
 from pd_connect.failures import Reason
 from pd_connect.granted_scopes import missing_scopes
+
+pages = default_pages()
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,19 @@ OPEN_REDIRECT_SHAPES = [
     "evil.example",
     "",
     "/" + "a" * 2000,
+    # dot segments: a browser normalises them, "/..//evil.example/x" asks for //evil.example/x
+    "/..//evil.example/x",
+    "/.//evil.example/x",
+    "/a/../..//evil.example/x",
+    "/%2e%2e//evil.example/x",
+    "/%2E%2E/%2Fevil.example",
+    "/.%2e//evil.example",
+    "/..",
+    "/./settings",
+    "/settings/..",
+    # non-ASCII must be percent-encoded (it could not be sent as a Location header)
+    "/é",
+    "/\u2028x",
 ]
 
 
@@ -40,7 +53,9 @@ def test_open_redirect_shapes_are_refused(shape):
         normalise_return_path(shape)
 
 
-@pytest.mark.parametrize("path", ["/", "/settings", "/settings/integrations?tab=pagerduty&x=1", "/a/b%20c", "/x#frag"])
+@pytest.mark.parametrize(
+    "path", ["/", "/settings", "/settings/integrations?tab=pagerduty&x=1", "/a/b%20c", "/x#frag", "/a...b/.well", "/%C3%A9"]
+)
 def test_paths_on_the_origin_are_kept(path):
     url = return_url(ORIGIN, path, pagerduty="connected")
     assert url.startswith(ORIGIN + "/")

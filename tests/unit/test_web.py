@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from pd_connect import pages
+from pd_connect.pages import default_pages
 from pd_connect.failures import ConnectFailure, Reason
 from pd_connect.web import App, Response, parse_request
 
@@ -65,6 +65,7 @@ def test_cookies_from_a_cookie_header_when_no_list():
 
 
 def make_app():
+    pages = default_pages()
     app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference))
 
     @app.get("/")
@@ -136,6 +137,7 @@ def test_a_405_names_the_allowed_methods():
 
 
 def test_head_is_answered_only_where_the_route_allows_it():
+    pages = default_pages()
     app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference), elsewhere=("/callback",))
 
     @app.get("/", head=True)
