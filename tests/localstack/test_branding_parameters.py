@@ -47,7 +47,7 @@ def test_a_branded_stack_serves_the_branded_landing_page(tmp_path):
     assert "<h1>Connect Acme Status to your PagerDuty account</h1>" in landing.text
     assert '<li data-scope="incidents.read">See incidents</li>' in landing.text
     assert "<style>.button{background:var(--accent)}\n:root{--accent:#5b3cc4;" in landing.text
-    assert landing.headers["Content-Security-Policy"].endswith("; img-src https://cdn.acme.example")
+    assert landing.headers["Content-Security-Policy"].endswith("; img-src 'self' https://cdn.acme.example")
 
 
 @pytest.mark.skipif(not HAS_REAL_HANDLERS, reason="needs functions/ handlers")

@@ -43,7 +43,7 @@ def test_parse_request_and_log_lines_carry_distinct_ids_for_repeated_events(log_
     assert parse_request(event).request_id != parse_request(event).request_id
 
     pages = default_pages()
-    app = App(render_failure=lambda failure: pages.failure(failure.reason))
+    app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference))
     app.resolve(event)
     app.resolve(event)
     correlation_ids = [line.get("correlation_id") for line in log_lines.matching("connect flow failed")]
