@@ -536,7 +536,7 @@ def test_an_avatar_that_is_not_a_plain_https_url_is_not_shown(browser, standin, 
     assert (
         result["statusCode"],
         "<img" in result["body"],
-        "img-src 'self';" in result["headers"]["Content-Security-Policy"],  # the favicon only
+        result["headers"]["Content-Security-Policy"].endswith("; img-src 'self'"),  # the favicon only
     ) == (
         200,
         False,
@@ -549,7 +549,7 @@ def test_an_avatar_url_cannot_break_out_of_its_attribute(browser, standin):
 
     assert (
         '" onerror="' in result["body"],
-        "img-src 'self' https://avatars.example;" in result["headers"]["Content-Security-Policy"],
+        result["headers"]["Content-Security-Policy"].endswith("; img-src 'self' https://avatars.example"),
     ) == (
         False,
         True,
@@ -583,6 +583,6 @@ def test_an_avatar_host_that_could_inject_into_the_csp_or_break_the_header_is_dr
     result = connect_as(browser, standin, avatar_url=avatar_url)
 
     csp = result["headers"]["Content-Security-Policy"]
-    assert (result["statusCode"], "<img" in result["body"], "img-src" in csp, "report-uri" in csp) == (200, False, False, False)
+    assert (result["statusCode"], "<img" in result["body"], csp.endswith("; img-src 'self'"), "report-uri" in csp) == (200, False, True, False)
     csp.encode("latin-1")
     assert len(connections(aws)) == 1
