@@ -155,8 +155,16 @@ def parse_request(event: Mapping[str, Any]) -> Request:
         cookies=_parse_cookies(event, headers),
         headers=headers,
         request_id=_request_ids.of(context),
-        domain_name=str(context.get("domainName", "")),
+        domain_name=_public_host(event, context),
     )
+
+
+def _public_host(event: Mapping[str, Any], context: Mapping[str, Any]) -> str:
+    """The host browsers (and PagerDuty's redirect) use. Behind the CloudFront front door API
+    Gateway is reached at its execute-api host, so the stage variable public_host (template.yaml,
+    set by API Gateway, never by the client) names the distribution's."""
+    stage_variables = event.get("stageVariables") or {}
+    return str(stage_variables.get("public_host") or context.get("domainName", ""))
 
 
 Route = Callable[[Request], Response]

@@ -12,7 +12,7 @@ What runs (one process, stopped by Ctrl-C or SIGTERM):
   HttpApi routes, each request handed to the unmodified handler as a payload 2.0 event;
 - AWS: moto's server on a free loopback port, with the template's DynamoDB table, KMS key and
   Secrets Manager secret created in it (AWS_ENDPOINT_URL set: that endpoint is used instead);
-  region AWS_REGION, default us-east-1; credentials are always fake;
+  region AWS_REGION, default us-east-1; it takes only this run's random key (printed);
 - PagerDuty: the stand-in (local/pagerduty_standin) on a free loopback port, with a generated
   client whose redirect URI is http://localhost:<PORT>/callback. To use your own PagerDuty app
   instead, set PD_IDENTITY_URL, PD_API_URL and PD_CLIENT_ID (optionally PD_API_URL_EU,
@@ -28,9 +28,13 @@ them), bound to all interfaces so containers reach them:
 - 8090  PagerDuty stand-in, as http://pagerduty.localhost:8090 from containers and browser alike;
         it accepts the callback of `--port` only
 - 3000  `sam local start-api` itself, which the printed command starts:
-        sam build && sam local start-api --env-vars local/sam-local-env.json --port 3000
+        sam build && env $(cat .local-state/sam-local-credentials-5001.env) sam local start-api
+            --env-vars local/sam-local-env.json --port 3000
             --region us-east-1 --add-host host.docker.internal:host-gateway
             --add-host pagerduty.localhost:host-gateway
+  The embedded AWS takes only this run's random key, there as on loopback; SAM hands the
+  containers the shell's credentials, so the key goes to that 0600 file (deleted at stop), read
+  by `env` for the one command.
   sam local passes a container only the variables the template declares, so template.yaml
   declares AWS_ENDPOINT_URL, PD_IDENTITY_URL, PD_API_URL and PD_API_URL_EU empty (empty = the
   real endpoints in AWS) and the env-vars file fills them. It names no region; it names the

@@ -216,8 +216,9 @@ def _start_services(template: Path, ports: sam_local.Ports, region: str) -> sam_
     print(
         f"  Exposed    both listen on every interface (containers come in through the Docker bridge), so "
         f"anyone on your network can reach them: the embedded AWS (the table, the key, the secrets) accepts "
-        f"any credentials there but refuses browser requests; the stand-in's control endpoints refuse browsers. "
-        f"Use it only with the stand-in and never with real PagerDuty secrets."
+        f"only requests signed with this run's key, in {ports.credentials_file} "
+        f"(mode 0600, removed at stop), and no browser request; the stand-in (fake users, fake secrets) "
+        f"answers anyone, its control endpoints no browser."
     )
     _warn_about_env_vars(template, ports)
     print(f"\n  In another terminal:\n    {sam_local.start_api_command(ports, region)}")

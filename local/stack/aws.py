@@ -39,7 +39,7 @@ class LocalAws:
     account_id: str
     embedded: bool  # False: AWS_ENDPOINT_URL named an endpoint someone else runs
     _server: object | None = None
-    run_key: RunKey | None = None  # the embedded AWS accepts only this key (None: any, see aws_guard)
+    run_key: RunKey | None = None  # the embedded AWS accepts only this key (None: AWS_ENDPOINT_URL's, not ours)
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -101,10 +101,6 @@ def point_process_at(aws: LocalAws) -> None:
     os.environ.update(aws.environment())
 
 
-def is_loopback_host(host: str) -> bool:
-    return host in ("127.0.0.1", "::1", "localhost")
-
-
 def _start_moto(region: str, host: str, port: int) -> LocalAws:
     from moto.server import ThreadedMotoServer  # heavy import: only when moto is really wanted
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -123,9 +119,10 @@ def _start_moto(region: str, host: str, port: int) -> LocalAws:
     if port:
         _check_port_free(host, port)  # moto's start() would hang if its thread fails to bind
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per boto3 call
-    # On loopback every client is ours or the developer's: require this run's key. Beyond it
-    # (the container path) SAM CLI signs with whatever credentials it hands the containers.
-    run_key = RunKey.new() if is_loopback_host(host) else None
+    # Every client must sign with this run's key: ours and the developer's on loopback, and on the
+    # container path the containers, which sign with the credentials of the shell running
+    # `sam local start-api` (sam_local writes the key to a file that shell reads).
+    run_key = RunKey.new()
     server = GuardedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     _, bound_port = server.get_host_and_port()

@@ -7,11 +7,10 @@ with fetch(). This WSGI middleware, in front of moto, refuses:
 - every browser request: anything carrying Origin or Sec-Fetch-* (browsers add them to every
   fetch, form post and navigation; boto3, the AWS CLI and curl never send them), and every
   CORS preflight;
-- with a run key (the `make run` path): every request not signed (AWS Signature V4, checked with
-  botocore's own signer) with this run's random access key.
-
-The container path (`--services-only`) keeps only the first: containers sign with whatever
-credentials SAM CLI hands them, so it says so when it starts.
+- every request not signed (AWS Signature V4, checked with botocore's own signer) with this run's
+  random access key. On the container path (`--services-only`) the containers sign with the
+  credentials of the shell that runs `sam local start-api`, so sam_local writes the key to a file
+  that command reads (never to its command line).
 """
 
 from __future__ import annotations
@@ -34,7 +33,8 @@ _MAX_BODY = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class RunKey:
-    """This run's credentials for the embedded AWS: random, never written to disk."""
+    """This run's credentials for the embedded AWS: random, and written to disk only for the
+    container path (a 0600 file under .local-state/, removed when the run stops)."""
 
     access_key_id: str
     secret_access_key: str

@@ -8,6 +8,13 @@ function at them. Containers reach the host as `host.docker.internal`; the stand
 browsers resolve every `*.localhost` name to this machine (RFC 6761) while a container, or Python
 on a plain Linux host, resolves it only through the `--add-host` mapping the command passes.
 
+The embedded AWS accepts only requests signed with this run's random key, as on loopback. SAM CLI
+hands the containers the credentials of the shell that runs `sam local start-api` (the
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables first, before any profile; its env-vars file
+cannot set them, as it only overrides variables the template declares and Lambda reserves these).
+So the key goes to a 0600 file under .local-state/ (git ignores it) and the printed command reads
+it with `env $(cat FILE) sam local start-api ...`: never on a command line or in shell history.
+
 Two settings must agree between the services and `sam local start-api`:
 - the region: SAM gives the functions the region of `--region`, else the AWS config's (profile or
   AWS_DEFAULT_REGION; SAM ignores AWS_REGION), else us-east-1. The services resolve it the same
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +46,7 @@ CLIENT_ID = "sam-local-client"  # fixed, since the env-vars file carries it
 DEFAULT_REGION = "us-east-1"  # sam local's region when your AWS config names none
 ACCOUNT_ID = "123456789012"  # moto's account
 ENV_VARS_FILE = Path("local/sam-local-env.json")
+STATE_DIR = Path(".local-state")  # ignored by git
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,12 @@ class Ports:
         chosen += (("--pagerduty-port", self.pagerduty, default.pagerduty),)
         return "".join(f" {option} {value}" for option, value, usual in chosen if value != usual)
 
+    @property
+    def credentials_file(self) -> Path:
+        """Where the embedded AWS on these ports leaves its key (one file per AWS port, so two runs
+        on different ports, or a test run beside yours, never overwrite each other's)."""
+        return STATE_DIR / f"sam-local-credentials-{self.aws}.env"
+
 
 def sam_region(explicit: str | None = None) -> str:
     """The region `sam local start-api [--region R]` hands its functions, resolved as SAM does."""
@@ -73,10 +88,35 @@ def sam_region(explicit: str | None = None) -> str:
 
 
 def start_api_command(ports: Ports, region: str, env_vars_file: Path = ENV_VARS_FILE) -> str:
+    """The command to run from the repository: the key comes from its file, never the command line."""
     return (
-        f"sam build && sam local start-api --env-vars {env_vars_file} --port {ports.api} --region {region} "
+        f"sam build && env $(cat {ports.credentials_file}) sam local start-api --env-vars {env_vars_file} "
+        f"--port {ports.api} --region {region} "
         f"--add-host {CONTAINER_HOST}:host-gateway --add-host {PAGERDUTY_HOST}:host-gateway"
     )
+
+
+def credentials_lines(aws: LocalAws) -> str:
+    """`NAME=value` lines for `env $(cat FILE)`: no comment (env would run it), no quoting needed
+    (the key is letters, digits, `-` and `_`). AWS_SESSION_TOKEN is emptied so that a session token
+    in the developer's shell never travels with this key."""
+    credentials = aws.credentials
+    return (
+        f"AWS_ACCESS_KEY_ID={credentials['AWS_ACCESS_KEY_ID']}\n"
+        f"AWS_SECRET_ACCESS_KEY={credentials['AWS_SECRET_ACCESS_KEY']}\n"
+        "AWS_SESSION_TOKEN=\n"
+    )
+
+
+def write_credentials(path: Path, text: str) -> None:
+    """Readable by the developer only (0600, whatever the umask or an older file's mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(text)
+    os.replace(partial, path)
 
 
 def env_vars(template: Template, ports: Ports = Ports()) -> dict[str, dict[str, str]]:
@@ -125,6 +165,7 @@ class RunningServices:
     aws: LocalAws
     pagerduty: PagerDuty
     ports: Ports
+    credentials_file: Path  # the embedded AWS's key, for `sam local start-api`; removed at stop
     _exit: contextlib.ExitStack
 
     def stop(self) -> None:
@@ -150,5 +191,8 @@ def start_services(
         exit_stack.callback(pagerduty.stop)
         resolver = Resolver(template, pseudo_parameters=pseudo_parameters(aws))
         provision(template, resolver, aws, {CLIENT_SECRET_FIELD: pagerduty.client_secret})
-        running = RunningServices(aws, pagerduty, ports, exit_stack.pop_all())
+        credentials_file = template.path.parent / ports.credentials_file
+        write_credentials(credentials_file, credentials_lines(aws))
+        exit_stack.callback(credentials_file.unlink, missing_ok=True)  # the key dies with the run
+        running = RunningServices(aws, pagerduty, ports, credentials_file, exit_stack.pop_all())
     return running

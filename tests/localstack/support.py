@@ -24,6 +24,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def env_words(path: Path) -> dict[str, str]:
+    """A `NAME=value` file as `env $(cat FILE)` reads it: split on white space, each word one variable."""
+    return dict(word.split("=", 1) for word in path.read_text(encoding="utf-8").split())
+
+
 def port_is_free(port: int) -> bool:
     """Nothing listens on the port, and a new server (with SO_REUSEADDR, as servers set) can bind it."""
     try:

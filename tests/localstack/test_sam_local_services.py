@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 
 import boto3
 import pytest
 import requests
 
-from .support import REPOSITORY, StackProcess, free_port
+from local.stack.sam_local import Ports
+
+from .support import REPOSITORY, StackProcess, env_words, free_port
 
 HAS_STANDIN = (REPOSITORY / "local" / "pagerduty_standin" / "standin.py").exists()
 
@@ -24,9 +27,12 @@ def eu_home(tmp_path):
     return {"HOME": str(tmp_path)}
 
 
-def _table_names(endpoint: str, region: str) -> list[str]:
+def _table_names(endpoint: str, region: str, aws_port: int) -> list[str]:
+    """As the containers see them: signed with the key the services wrote for `sam local`."""
+    credentials = env_words(REPOSITORY / Ports(aws=aws_port).credentials_file)
     client = boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name=region, aws_access_key_id="x", aws_secret_access_key="x"
+        "dynamodb", endpoint_url=endpoint, region_name=region,
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"], aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
     )
     return client.list_tables()["TableNames"]
 
@@ -43,13 +49,14 @@ def test_services_follow_the_aws_configs_region_and_accept_the_given_ports_callb
     with StackProcess(*args, env=eu_home) as services:
         services.wait_for("then open")
         endpoint, identity = f"http://127.0.0.1:{aws}", f"http://127.0.0.1:{pagerduty}"
-        in_eu, in_us = _table_names(endpoint, "eu-west-1"), _table_names(endpoint, "us-east-1")
+        in_eu, in_us = _table_names(endpoint, "eu-west-1", aws), _table_names(endpoint, "us-east-1", aws)
         this_port = _authorize(identity, f"http://localhost:{api}/callback")
         port_3000 = _authorize(identity, "http://localhost:3000/callback")
+        services.stop(signal.SIGINT)  # removes its key file
     assert in_eu == ["local-ConnectTable"] and in_us == []
     assert this_port.status_code == 200, this_port.text[-300:]
     assert port_3000.status_code == 400 and "redirect_uri is not registered" in port_3000.text
-    command = re.search(r"sam build && sam local start-api .*", services.output).group(0)
+    command = re.search(r"sam build && env \$\(cat \S+\) sam local start-api .*", services.output).group(0)
     assert f"--port {api} " in command and "--region eu-west-1 " in command
     assert f"--write-sam-local-env --port {api} --aws-port {aws} --pagerduty-port {pagerduty}" in services.output
 
@@ -60,7 +67,8 @@ def test_an_explicit_region_wins_over_the_aws_config(eu_home):
     args = ("--services-only", "--region", "ap-southeast-2", "--aws-port", str(aws), "--pagerduty-port", str(pagerduty))
     with StackProcess(*args, env=eu_home) as services:
         services.wait_for("then open")
-        tables = _table_names(f"http://127.0.0.1:{aws}", "ap-southeast-2")
+        tables = _table_names(f"http://127.0.0.1:{aws}", "ap-southeast-2", aws)
+        services.stop(signal.SIGINT)
     assert tables == ["local-ConnectTable"]
     assert "--port 3000 --region ap-southeast-2 " in services.output
 

@@ -6,7 +6,8 @@ from a local boto3 session. Expressions stay unresolved, in CloudFormation's lon
 compares a resource reference such as `{"Fn::GetAtt": ["ConnectTable", "Arn"]}` exactly.
 
 `deployed(DomainName=...)` goes one step further, as CloudFormation does at deploy time: it evaluates
-the conditions for the given parameter values and keeps only what they create.
+the conditions for the given parameter values (and region: `deployed(region="eu-west-1", ...)`, for
+`Ref: AWS::Region`) and keeps only what they create.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from samtranslator.public.parser import Parser
 from samtranslator.public.translator import ManagedPolicyLoader, Translator
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+WEB_ACL_TEMPLATE_PATH = TEMPLATE_PATH.parent / "waf" / "web-acl.yaml"
 
 # Where `sam package` would have uploaded the local CodeUri; the transform accepts only S3 code.
 PACKAGED_CODE_URI = "s3://packaged-code/functions.zip"
@@ -219,11 +221,11 @@ def _evaluate(expression: Any, parameters: dict[str, str], conditions: dict[str,
     return expression
 
 
-def _parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, str]:
+def _parameter_values(template: dict[str, Any], overrides: dict[str, str], region: str) -> dict[str, str]:
     unknown = overrides.keys() - template["Parameters"].keys()
     assert not unknown, f"no such parameters: {sorted(unknown)}"
     defaults = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
-    return defaults | overrides
+    return defaults | overrides | {"AWS::Region": region}
 
 
 def _choose_branches(value: Any, conditions: dict[str, bool]) -> Any:
@@ -240,12 +242,23 @@ def _choose_branches(value: Any, conditions: dict[str, bool]) -> Any:
     return value
 
 
-def deployed(**parameters: str) -> dict[str, Any]:
+def deployed(*, region: str = "us-east-1", **parameters: str) -> dict[str, Any]:
     """The translated template as CloudFormation would create it with these parameter values (the
-    rest at their defaults): conditions evaluated, resources and outputs whose condition is false
-    left out, every Fn::If replaced by its chosen branch. Other expressions stay unresolved."""
-    template = translated()
-    values = _parameter_values(template, parameters)
+    rest at their defaults) in this region: conditions evaluated, resources and outputs whose
+    condition is false left out, every Fn::If replaced by its chosen branch. Other expressions
+    stay unresolved."""
+    return _as_created(translated(), parameters, region)
+
+
+def deployed_web_acl(**parameters: str) -> dict[str, Any]:
+    """waf/web-acl.yaml (plain CloudFormation: template.yaml nests it in us-east-1, and builders in
+    other regions deploy it there alone) as created with these parameter values."""
+    template = yaml.load(WEB_ACL_TEMPLATE_PATH.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
+    return _as_created(template, parameters, "us-east-1")
+
+
+def _as_created(template: dict[str, Any], parameters: dict[str, str], region: str) -> dict[str, Any]:
+    values = _parameter_values(template, parameters, region)
     definitions = template.get("Conditions", {})
     conditions = {name: bool(_evaluate({"Condition": name}, values, definitions)) for name in definitions}
     for section in ("Resources", "Outputs"):
@@ -257,11 +270,11 @@ def deployed(**parameters: str) -> dict[str, Any]:
     return template
 
 
-def broken_rules(**parameters: str) -> set[str]:
-    """The template's Rules whose assertions fail for these parameter values: CloudFormation
-    refuses to create or update the stack with them."""
+def broken_rules(*, region: str = "us-east-1", **parameters: str) -> set[str]:
+    """The template's Rules whose assertions fail for these parameter values in this region:
+    CloudFormation refuses to create or update the stack with them."""
     template = translated()
-    values = _parameter_values(template, parameters)
+    values = _parameter_values(template, parameters, region)
     definitions = template.get("Conditions", {})
     return {
         name

@@ -32,6 +32,16 @@ def event(path="/", raw_query=None, cookies=None, method="GET", **extra):
     return event
 
 
+def test_the_domain_name_is_the_apis_own_host():
+    assert parse_request(event()).domain_name == "example.execute-api.us-east-1.amazonaws.com"
+
+
+def test_behind_the_front_door_the_public_host_stage_variable_names_the_host():
+    """CloudFront reaches the API at its execute-api host; browsers and the callback use the distribution's."""
+    request = parse_request(event(stageVariables={"public_host": "d111111abcdef8.cloudfront.net"}))
+    assert request.domain_name == "d111111abcdef8.cloudfront.net"
+
+
 def test_absent_query_string_and_cookies_parse_as_empty():
     request = parse_request(event())
     assert request.query == {} and request.cookies == {}

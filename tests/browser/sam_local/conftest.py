@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.localstack.support import free_port
+from tests.localstack.support import env_words, free_port
 from tests.log_scan import scanned_popen
 
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -148,13 +149,17 @@ def sam_api(sam_build, aws_config_home, tmp_path_factory):
     services = Process([sys.executable, "-m", "local.stack", "--services-only", *ports], env, "services for sam local")
     try:
         services.wait_for("then open")
+        # As the printed command does (`env $(cat FILE) sam local start-api ...`): the embedded AWS
+        # takes only its run's key, and SAM hands the containers this shell's credentials.
+        credentials_file = re.search(r"env \$\(cat (\S+)\) sam local start-api ", services.output).group(1)
+        sam_env = {**env, **env_words(REPOSITORY / credentials_file)}
         add_hosts = [argument for host in ADD_HOSTS for argument in ("--add-host", host)]
         command = [
             str(TOOLS_PYTHON), str(START_API), "--template", str(sam_build), "--env-vars", str(env_file),
             "--parameter-overrides", PARAMETER_OVERRIDES, "--port", str(api_port), *add_hosts,
             "--function-python", sys.executable,
         ]  # no --region: SAM takes it from the AWS config, as `sam local start-api` does without one
-        sam = Process(command, env, "sam local start-api")
+        sam = Process(command, sam_env, "sam local start-api")
         try:
             sam.wait_for("READY ", timeout=120, failure="INTERNALS_CHANGED")
             routes = [line.split(" ", 1)[1] for line in sam.lines if line.startswith("ROUTE ")]
