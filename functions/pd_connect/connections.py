@@ -108,8 +108,8 @@ class StoredConnection:
 
     def summary(self) -> dict:
         """Everything an operator may see: never the tokens."""
-        values = _attribute_values(self)
-        return {"key": str(self.key), **{name: values[name] for name in ATTRIBUTES.names if name not in _NOT_IN_SUMMARY}}
+        shown = {name: value for name, value in _attribute_values(self).items() if name not in _NOT_IN_SUMMARY}
+        return {"key": str(self.key), **shown}
 
 
 # A connection item's attributes (besides pk and kind), each with what an item lacking it reads as

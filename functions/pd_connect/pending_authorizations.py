@@ -67,7 +67,9 @@ class PendingAuthorizationStore:
             values["return_to"] = return_to
         try:
             self._client.put_item(
-                TableName=self._table, Item={**_key(state), **to_item(values)}, ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table,
+                Item={**_key(state), **to_item(values)},
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except (ClientError, BotoCoreError) as error:
             raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb put pending: {_code(error)}") from None

@@ -56,10 +56,13 @@ class UnconfirmedConnectionStore:
         )
         del item["app_user_id"]  # never in the by_app_user index
         del item["account_id"]  # nor in the connections index (the key's account is in connection_pk)
-        item.update(
-            unconfirmed_key(result_id),
-            **to_item({"kind": KIND, "link_app_user_id": key.app_user_id, "connection_pk": key.pk, "expires_at": expires_at}),
-        )
+        unconfirmed = {
+            "kind": KIND,
+            "link_app_user_id": key.app_user_id,
+            "connection_pk": key.pk,
+            "expires_at": expires_at,
+        }
+        item.update(unconfirmed_key(result_id), **to_item(unconfirmed))
         self._call("put_item", TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def confirm(self, result_id: str, key: ConnectionKey) -> bool:

@@ -214,7 +214,11 @@ def test_a_pending_authorization_is_stored_as_the_hand_written_writer_stored_it(
     client = RecordingClient()
     binding = "b" * 43
     state = PendingAuthorizationStore(client, "table", clock=lambda: 1000).issue(
-        code_verifier="verifier", redirect_uri="https://x/callback", binding=binding, app_user_id="user-42", return_to="/app"
+        code_verifier="verifier",
+        redirect_uri="https://x/callback",
+        binding=binding,
+        app_user_id="user-42",
+        return_to="/app",
     )
     assert client.puts == [
         {
