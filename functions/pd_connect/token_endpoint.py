@@ -106,33 +106,18 @@ class TokenEndpoint:
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
         return self._with_current_secret(
-            "exchange",
-            lambda secret: exchange_code(
-                self.session,
-                self.identity_url,
-                client_id=self.client_id,
-                client_secret=secret,
-                code=code,
-                redirect_uri=redirect_uri,
-                code_verifier=code_verifier,
-                clock=self.clock,
-            ),
+            "exchange", exchange_code, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
         )
 
     def refresh(self, refresh_token: str) -> TokenSet:
-        return self._with_current_secret(
-            "refresh",
-            lambda secret: refresh(
-                self.session,
-                self.identity_url,
-                client_id=self.client_id,
-                client_secret=secret,
-                refresh_token=refresh_token,
-                clock=self.clock,
-            ),
-        )
+        return self._with_current_secret("refresh", refresh, refresh_token=refresh_token)
 
-    def _with_current_secret(self, call: str, attempt: Callable[[str], TokenSet]) -> TokenSet:
+    def _with_current_secret(self, call: str, grant: Callable[..., TokenSet], **parameters: str) -> TokenSet:
+        """`grant` (this module's exchange_code or refresh) with the current secret, then maybe a fresh one."""
+        def attempt(secret: str) -> TokenSet:
+            credentials = {"client_id": self.client_id, "client_secret": secret}
+            return grant(self.session, self.identity_url, **credentials, **parameters, clock=self.clock)
+
         secret = self.client_secret()
         try:
             return attempt(secret)

@@ -19,6 +19,17 @@ from pd_connect.token_function.protocol import connection_summary
 NOW = "2026-12-01T10:00:00+00:00"
 AUTHORIZED_AT = "2026-12-01T10:00:00.123+00:00"
 CIPHERTEXT = b"\x01\x02kms-ciphertext\x00\xff"
+# What both summaries show of a linked connection, as they always have.
+PROFILE = {
+    "account_id": "PACMEUS",
+    "user_id": "PADA001",
+    "app_user_id": "user-42",
+    "user_name": "Ada Lovelace",
+    "user_email": "ada@acme.example",
+    "subdomain": "acme-us",
+    "region": "US",
+    "api_base": "https://api.pagerduty.com",
+}
 
 
 def connection(app_user_id: str = "") -> Connection:
@@ -122,14 +133,7 @@ def test_numbers_read_back_as_int_and_binary_as_bytes():
 def test_the_operator_summary_is_the_one_it_always_was():
     assert stored(app_user_id="user-42", token_version=3).summary() == {
         "key": "PACMEUS/PADA001/user-42",
-        "account_id": "PACMEUS",
-        "user_id": "PADA001",
-        "app_user_id": "user-42",
-        "user_name": "Ada Lovelace",
-        "user_email": "ada@acme.example",
-        "subdomain": "acme-us",
-        "region": "US",
-        "api_base": "https://api.pagerduty.com",
+        **PROFILE,
         "scopes": "read write",
         "access_token_expires_at": 1796126420,
         "profile_loaded": True,
@@ -145,14 +149,7 @@ def test_the_token_functions_connection_summary_is_the_one_it_always_was():
     summary = connection_summary(stored(app_user_id="user-42", token_version=3))
     assert summary == {
         "connection": "PACMEUS/PADA001/user-42",
-        "account_id": "PACMEUS",
-        "user_id": "PADA001",
-        "app_user_id": "user-42",
-        "user_name": "Ada Lovelace",
-        "user_email": "ada@acme.example",
-        "subdomain": "acme-us",
-        "region": "US",
-        "api_base": "https://api.pagerduty.com",
+        **PROFILE,
         "scopes": ["read", "write"],
         "access_token_expires_at": 1796126420,
         "needs_reauthorization": False,

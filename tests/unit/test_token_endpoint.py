@@ -155,22 +155,18 @@ def test_invalid_client_after_a_rotation_is_retried_once_with_the_new_secret(cal
     assert secrets_sent() == ["old-secret", "new-secret"] and secrets.fresh_reads == 1
 
 
+@pytest.mark.parametrize(
+    "current,sent",
+    [("old-secret", ["old-secret"]), ("new-secret", ["old-secret", "new-secret"])],
+    ids=["secret-unchanged", "new-secret-refused-too"],
+)
 @responses.activate
-def test_invalid_client_with_an_unchanged_secret_is_not_retried():
+def test_invalid_client_is_retried_only_with_a_changed_secret_and_only_once(current, sent):
     responses.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
-    secrets = Secrets(cached="the-secret", current="the-secret")
-    with pytest.raises(InvalidClient):
-        endpoint(secrets).refresh("pdus+_1old")
-    assert secrets_sent() == ["the-secret"] and secrets.fresh_reads == 1
-
-
-@responses.activate
-def test_a_rotated_secret_that_is_refused_too_is_not_tried_a_third_time():
-    responses.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
-    secrets = Secrets(cached="old-secret", current="new-secret")
+    secrets = Secrets(cached="old-secret", current=current)
     with pytest.raises(InvalidClient):
         endpoint(secrets).exchange_code(code="the-code", redirect_uri="https://x/callback", code_verifier="verifier")
-    assert secrets_sent() == ["old-secret", "new-secret"]
+    assert secrets_sent() == sent and secrets.fresh_reads == 1
 
 
 @responses.activate
