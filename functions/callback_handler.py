@@ -11,6 +11,7 @@ app's backend confirms for its own signed-in user (pd_connect.confirmations).
 
 import re
 import time
+from functools import partial
 
 import requests
 
@@ -31,7 +32,7 @@ from pd_connect.pending_authorizations import PendingAuthorization, PendingAutho
 from pd_connect.return_to import return_url
 from pd_connect.signing_keys import load_signing_keys
 from pd_connect.token_cipher import StoredTokens, TokenCipher
-from pd_connect.token_endpoint import InvalidClient, TokenSet, exchange_code
+from pd_connect.token_endpoint import TokenEndpoint, TokenSet
 from pd_connect.unconfirmed_connections import UnconfirmedConnectionStore
 from pd_connect.web import App, Request, Response, redirect
 
@@ -42,6 +43,9 @@ connections = ConnectionStore(aws_clients.dynamodb(), settings.table_name, ciphe
 unconfirmed = UnconfirmedConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
 pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
 http = requests.Session()  # connection reuse across warm invocations; holds no per-request data
+token_endpoint = TokenEndpoint(
+    http, settings.identity_url, settings.client_id, partial(client_secret, settings.client_secret_id)
+)
 CLEAR_BINDING = (browser_binding.clear_cookie(),)
 app = App(
     render_failure=lambda failure, reference: pages.failure(
@@ -127,29 +131,9 @@ def _return_unconfirmed(connection: Connection, tokens: StoredTokens, return_to:
 
 
 def _exchange(code: str, authorization: PendingAuthorization) -> TokenSet:
-    """One exchange; a second only if PagerDuty says invalid_client and the secret has since
-    been rotated (a rejected client never consumed the code)."""
-
-    def attempt(secret: str) -> TokenSet:
-        return exchange_code(
-            http,
-            settings.identity_url,
-            client_id=settings.client_id,
-            client_secret=secret,
-            code=code,
-            redirect_uri=authorization.redirect_uri,
-            code_verifier=authorization.code_verifier,
-        )
-
-    secret = client_secret(settings.client_secret_id)
-    try:
-        return attempt(secret)
-    except InvalidClient:
-        fresh = client_secret(settings.client_secret_id, force_fetch=True)
-        if fresh == secret:
-            raise
-        logger.info("client secret was rotated; retrying the exchange once with the new one")
-        return attempt(fresh)
+    return token_endpoint.exchange_code(
+        code=code, redirect_uri=authorization.redirect_uri, code_verifier=authorization.code_verifier
+    )
 
 
 def _check_granted_scopes(tokens: TokenSet) -> None:

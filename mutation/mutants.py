@@ -105,7 +105,7 @@ MUTANTS = (
     ),
     Mutant(
         "find-ignores-the-kind", CONNECTIONS,
-        (('if item and _s(item, "kind") == "connection" else None', "if item else None"),),
+        (('if item and item.get("kind") == {"S": "connection"} else None', "if item else None"),),
         STORE_TESTS, "another kind of item under a connection's key is read as a connection",
     ),
     Mutant(

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 import requests
 
@@ -33,7 +34,7 @@ from .connections import ConnectionKey, ConnectionStore, StoredConnection
 from .failures import ConnectFailure, Reason
 from .observability import logger, record_security_event
 from .token_cipher import StoredTokens, TokenCipher
-from .token_endpoint import InvalidClient, InvalidGrant, refresh
+from .token_endpoint import InvalidGrant, TokenEndpoint
 
 REFRESH_MARGIN_SECONDS = 300  # refresh when less than this is left: covers clock skew and a slow call
 LEASE_SECONDS = 20  # longer than a refresh call can take (token timeout is 3 + 8 s)
@@ -88,10 +89,15 @@ class AccessTokens:
         clock=time.time,
         sleep=time.sleep,
     ) -> None:
-        self._settings = settings
         self._store = store
         self._cipher = cipher
-        self._session = session or requests.Session()
+        self._token_endpoint = TokenEndpoint(
+            session or requests.Session(),
+            settings.identity_url,
+            settings.client_id,
+            partial(client_secret, settings.client_secret_id),
+            clock,
+        )
         self._clock = clock
         self._sleep = sleep
         # Decrypted tokens by record and version: a warm container makes no KMS call until the
@@ -164,7 +170,7 @@ class AccessTokens:
         key = record.key
         try:
             current = self._tokens(record)
-            new = self._call_pagerduty(current.refresh_token)
+            new = self._token_endpoint.refresh(current.refresh_token)
         except InvalidGrant:
             self._store.mark_needs_reauthorization(key, owner=owner, reason="invalid_grant on refresh")
             raise NeedsReauthorization(f"{key}: PagerDuty refused the refresh token (invalid_grant)") from None
@@ -186,26 +192,6 @@ class AccessTokens:
             self._decrypted[key.pk] = (version, tokens)
         c = record.connection
         return AccessToken(tokens.access_token, version, c.api_base, c.region, new.expires_at, new.scope or c.scopes, key)
-
-    def _call_pagerduty(self, refresh_token: str):
-        def attempt(secret: str):
-            return refresh(
-                self._session,
-                self._settings.identity_url,
-                client_id=self._settings.client_id,
-                client_secret=secret,
-                refresh_token=refresh_token,
-                clock=self._clock,
-            )
-
-        secret = client_secret(self._settings.client_secret_id)
-        try:
-            return attempt(secret)
-        except InvalidClient:
-            fresh = client_secret(self._settings.client_secret_id, force_fetch=True)
-            if fresh == secret:
-                raise
-            return attempt(fresh)
 
 
 _default: AccessTokens | None = None

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws_clients import error_code as _code
 from .failures import ConnectFailure, Reason
+from .item_codec import Attributes, from_item, to_item
 from .token_cipher import StoredTokens, TokenCipher
 
 
@@ -107,69 +108,48 @@ class StoredConnection:
 
     def summary(self) -> dict:
         """Everything an operator may see: never the tokens."""
-        c = self.connection
-        return {
-            "key": str(c.key),
-            "account_id": c.key.account_id,
-            "user_id": c.key.user_id,
-            "app_user_id": c.key.app_user_id,
-            "user_name": c.user_name,
-            "user_email": c.user_email,
-            "subdomain": c.subdomain,
-            "region": c.region,
-            "api_base": c.api_base,
-            "scopes": c.scopes,
-            "access_token_expires_at": c.access_token_expires_at,
-            "profile_loaded": c.profile_loaded,
-            "needs_reauthorization": self.needs_reauthorization,
-            "reauthorization_reason": self.reauthorization_reason,
-            "token_version": self.token_version,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+        shown = {name: value for name, value in _attribute_values(self).items() if name not in _NOT_IN_SUMMARY}
+        return {"key": str(self.key), **shown}
 
 
-def _s(item: dict, name: str, default: str = "") -> str:
-    return item.get(name, {}).get("S", default)
+# A connection item's attributes (besides pk and kind), each with what an item lacking it reads as
+# (items from before the attribute existed). Named as the fields they fill, "tokens" filling
+# tokens_ciphertext. The writer, the reader, the operator summary and the listing derive from it.
+ATTRIBUTES = Attributes(
+    account_id="", user_id="", app_user_id="",
+    user_name="", user_email="", subdomain="", region="US", api_base="", scopes="", access_token_expires_at=0,
+    profile_loaded=True, needs_reauthorization=False, reauthorization_reason="", refresh_lease_until=0, token_version=1,
+    tokens=b"", created_at="", updated_at="",
+)
+_NOT_LISTED = ("tokens",)  # an operator never reads the ciphertext
+_NOT_IN_SUMMARY = _NOT_LISTED + ("refresh_lease_until",)  # the lease is the refresh's own business
+# Set by later updates (mark_needs_reauthorization, try_lease), never by the writer.
+_NOT_WRITTEN = ("reauthorization_reason", "refresh_lease_until")
+_KEY_FIELDS = ("account_id", "user_id", "app_user_id")
+_CONNECTION_FIELDS = tuple(f.name for f in fields(Connection) if f.name != "key")
+_RECORD_FIELDS = tuple(f.name for f in fields(StoredConnection) if f.name not in ("connection", "tokens_ciphertext"))
 
 
-def _n(item: dict, name: str, default: int = 0) -> int:
-    value = item.get(name, {}).get("N")
-    return int(value) if value is not None else default
+def _attribute_values(record: StoredConnection) -> dict:
+    """The record's value for every attribute of ATTRIBUTES."""
+    return {
+        **{name: getattr(record.key, name) for name in _KEY_FIELDS},
+        **{name: getattr(record.connection, name) for name in _CONNECTION_FIELDS},
+        **{name: getattr(record, name) for name in _RECORD_FIELDS},
+        "tokens": record.tokens_ciphertext,
+    }
 
 
 def stored_connection_from_item(item: dict) -> StoredConnection:
-    key = ConnectionKey(_s(item, "account_id"), _s(item, "user_id"), _s(item, "app_user_id"))
-    connection = Connection(
-        key=key,
-        user_name=_s(item, "user_name"),
-        user_email=_s(item, "user_email"),
-        subdomain=_s(item, "subdomain"),
-        region=_s(item, "region", "US"),
-        api_base=_s(item, "api_base"),
-        scopes=_s(item, "scopes"),
-        access_token_expires_at=_n(item, "access_token_expires_at"),
-        profile_loaded=item.get("profile_loaded", {}).get("BOOL", True),
-    )
-    return StoredConnection(
-        connection=connection,
-        token_version=_n(item, "token_version", 1),
-        tokens_ciphertext=item.get("tokens", {}).get("B", b""),
-        needs_reauthorization=item.get("needs_reauthorization", {}).get("BOOL", False),
-        reauthorization_reason=_s(item, "reauthorization_reason"),
-        refresh_lease_until=_n(item, "refresh_lease_until"),
-        created_at=_s(item, "created_at"),
-        updated_at=_s(item, "updated_at"),
-    )
+    values = ATTRIBUTES.read(item)
+    key = ConnectionKey(*(values.pop(name) for name in _KEY_FIELDS))
+    connection = Connection(key, **{name: values.pop(name) for name in _CONNECTION_FIELDS})
+    return StoredConnection(connection, tokens_ciphertext=values.pop("tokens"), **values)
 
 
 # Attributes an operator listing reads: never the token ciphertext. Aliased, as several
 # (region, kind, ...) are DynamoDB reserved words. The connections index projects exactly these.
-SUMMARY_ATTRIBUTES = (
-    "pk", "kind", "account_id", "user_id", "app_user_id", "user_name", "user_email", "subdomain", "region", "api_base",
-    "scopes", "access_token_expires_at", "profile_loaded", "needs_reauthorization", "reauthorization_reason",
-    "refresh_lease_until", "token_version", "created_at", "updated_at",
-)
+SUMMARY_ATTRIBUTES = ("pk", "kind", *(name for name in ATTRIBUTES.names if name not in _NOT_LISTED))
 _SUMMARY_NAMES = {f"#a{i}": name for i, name in enumerate(SUMMARY_ATTRIBUTES)}
 
 
@@ -181,7 +161,7 @@ CONNECTIONS_INDEX = "connections"
 
 def _index_cursor(pk: str) -> dict:
     """The connections index's ExclusiveStartKey for the item `pk` (its index key is account + pk)."""
-    return {"pk": {"S": pk}, "account_id": {"S": ConnectionKey.parse(pk).account_id}}
+    return to_item({"pk": pk, "account_id": ConnectionKey.parse(pk).account_id})
 
 
 def _iso(epoch: float, timespec: str = "seconds") -> str:
@@ -195,29 +175,20 @@ def _now_iso(clock) -> str:
 def connection_item(connection: Connection, tokens_ciphertext: bytes, *, now: str, authorized_at: str = "") -> dict:
     """The stored item of a newly authorized connection (one field list for every writer).
     `authorized_at`: when the user authorized it (the callback's time); a refresh never changes it."""
-    item = {
-        "pk": {"S": connection.key.pk},
-        "kind": {"S": "connection"},
-        "account_id": {"S": connection.key.account_id},
-        "user_id": {"S": connection.key.user_id},
-        "user_name": {"S": connection.user_name},
-        "user_email": {"S": connection.user_email},
-        "subdomain": {"S": connection.subdomain},
-        "region": {"S": connection.region},
-        "api_base": {"S": connection.api_base},
-        "scopes": {"S": connection.scopes},
-        "access_token_expires_at": {"N": str(connection.access_token_expires_at)},
-        "profile_loaded": {"BOOL": connection.profile_loaded},
-        "needs_reauthorization": {"BOOL": False},
-        "tokens": {"B": tokens_ciphertext},
-        "authorized_at": {"S": authorized_at or now},
-        "created_at": {"S": now},
-        "updated_at": {"S": now},
-        "token_version": {"N": "1"},
-    }
-    if connection.key.app_user_id:
-        item["app_user_id"] = {"S": connection.key.app_user_id}  # feeds the by_app_user index
-    return item
+    record = StoredConnection(
+        connection,
+        token_version=1,
+        tokens_ciphertext=tokens_ciphertext,
+        needs_reauthorization=False,
+        reauthorization_reason="",
+        refresh_lease_until=0,
+        created_at=now,
+        updated_at=now,
+    )
+    values = {name: value for name, value in _attribute_values(record).items() if name not in _NOT_WRITTEN}
+    if not connection.key.app_user_id:
+        del values["app_user_id"]  # only linked connections feed the by_app_user index
+    return to_item({"pk": connection.key.pk, "kind": "connection", **values, "authorized_at": authorized_at or now})
 
 
 class ConnectionStore:
@@ -267,7 +238,7 @@ class ConnectionStore:
         """One GetItem by key (strongly consistent: a refresh may have just written)."""
         result = self._call("get_item", TableName=self._table, Key={"pk": {"S": key.pk}}, ConsistentRead=True)
         item = result.get("Item")
-        return stored_connection_from_item(item) if item and _s(item, "kind") == "connection" else None
+        return stored_connection_from_item(item) if item and item.get("kind") == {"S": "connection"} else None
 
     def list_page(self, *, limit: int = 50, after: str | None = None) -> tuple[list[StoredConnection], str | None]:
         """One page of connections (never their tokens) and the cursor for the next page.
@@ -289,7 +260,7 @@ class ConnectionStore:
         result = self._call("scan", **request)
         items = [stored_connection_from_item(item) for item in result.get("Items", [])]
         last = result.get("LastEvaluatedKey")
-        return items, (last["pk"]["S"] if last else None)
+        return items, (from_item(last)["pk"] if last else None)
 
     def find_by_app_user(self, app_user_id: str) -> list[StoredConnection]:
         """Every connection of one app user: a Query on the sparse by_app_user index, no scan."""

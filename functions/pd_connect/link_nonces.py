@@ -8,6 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws_clients import error_code
 from .failures import ConnectFailure, Reason
+from .item_codec import to_item
 from .links import Link
 
 
@@ -21,11 +22,8 @@ class LinkNonceStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item={
-                    "pk": {"S": f"linknonce#{digest}"},
-                    "kind": {"S": "link_nonce"},
-                    "expires_at": {"N": str(link.expires_at + 60)},  # kept past the link's own expiry
-                },
+                # Kept a minute past the link's own expiry.
+                Item=to_item({"pk": f"linknonce#{digest}", "kind": "link_nonce", "expires_at": link.expires_at + 60}),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import browser_binding
 from .aws_clients import error_code as _code
 from .failures import ConnectFailure, Reason
+from .item_codec import from_item, to_item
 
 LIFETIME_SECONDS = 600
 # Compared with a stored binding hash when the browser sent no usable cookie: it matches none, so
@@ -37,7 +38,7 @@ class PendingAuthorization:
 
 def _key(state: str) -> dict:
     digest = hashlib.sha256(state.encode("utf-8")).hexdigest()
-    return {"pk": {"S": f"pending#{digest}"}}
+    return to_item({"pk": f"pending#{digest}"})
 
 
 def new_state() -> str:
@@ -65,24 +66,25 @@ class PendingAuthorizationStore:
         that arrives on another host."""
         state = new_state()
         expires_at = int(self._clock()) + LIFETIME_SECONDS
-        item = {
-            **_key(state),
-            "kind": {"S": "pending"},
-            "code_verifier": {"S": code_verifier},
-            "redirect_uri": {"S": redirect_uri},
-            "binding_hash": {"S": browser_binding.binding_hash(binding)},
-            "expires_at": {"N": str(expires_at)},
+        values = {
+            "kind": "pending",
+            "code_verifier": code_verifier,
+            "redirect_uri": redirect_uri,
+            "binding_hash": browser_binding.binding_hash(binding),
+            "expires_at": expires_at,
         }
         if app_user_id:
             # Not "app_user_id": that attribute feeds the by_app_user index of connections.
-            item["link_app_user_id"] = {"S": app_user_id}
+            values["link_app_user_id"] = app_user_id
         if return_to:
-            item["return_to"] = {"S": return_to}
+            values["return_to"] = return_to
         if started_on:
-            item["started_on"] = {"S": started_on}
+            values["started_on"] = started_on
         try:
             self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table,
+                Item={**_key(state), **to_item(values)},
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except (ClientError, BotoCoreError) as error:
             raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb put pending: {_code(error)}") from None
@@ -115,27 +117,28 @@ class PendingAuthorizationStore:
             raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb consume: {_code(error)}") from None
         except BotoCoreError as error:
             raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb consume: {type(error).__name__}") from None
-        item = result["Attributes"]
+        item = from_item(result["Attributes"])
         return PendingAuthorization(
-            code_verifier=item["code_verifier"]["S"],
-            redirect_uri=item["redirect_uri"]["S"],
-            expires_at=int(item["expires_at"]["N"]),
-            app_user_id=item.get("link_app_user_id", {}).get("S", ""),
-            return_to=item.get("return_to", {}).get("S", ""),
-            started_on=item.get("started_on", {}).get("S", ""),
+            code_verifier=item["code_verifier"],
+            redirect_uri=item["redirect_uri"],
+            expires_at=item["expires_at"],
+            app_user_id=item.get("link_app_user_id", ""),
+            return_to=item.get("return_to", ""),
+            started_on=item.get("started_on", ""),
         )
 
     @staticmethod
     def _why_not_consumed(item: dict | None, binding: str | None, host: str) -> ConnectFailure:
         if not item:
             return ConnectFailure(Reason.STATE_UNKNOWN, "no pending authorization for this state")
-        started_on = item.get("started_on", {}).get("S", "")
+        stored = from_item(item)
+        started_on = stored.get("started_on", "")
         if started_on and host and started_on != host:
             # Host names are not secrets; they tell the operator which address to use.
             return ConnectFailure(Reason.STATE_OTHER_HOST, f"flow started on {started_on}, callback on {host}")
         if binding is None:
             return ConnectFailure(Reason.STATE_OTHER_BROWSER, "binding cookie missing or malformed")
-        if not browser_binding.matches(binding, item.get("binding_hash", {}).get("S", "")):
+        if not browser_binding.matches(binding, stored.get("binding_hash", "")):
             return ConnectFailure(Reason.STATE_OTHER_BROWSER, "binding cookie does not match")
         # DynamoDB's TTL deletes lazily (up to days later), so expiry is checked here too.
         return ConnectFailure(Reason.STATE_EXPIRED, "pending authorization expired")

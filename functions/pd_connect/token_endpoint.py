@@ -9,11 +9,13 @@ token call is never retried blindly; refresh rotates the refresh token.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 
 from .failures import ConnectFailure, Reason
+from .observability import logger
 
 # Well under the code's 30 s life: connect 3 s, read 8 s.
 TOKEN_TIMEOUT = (3.05, 8)
@@ -85,6 +87,46 @@ def refresh(
         },
         clock=clock,
     )
+
+
+@dataclass(frozen=True)
+class TokenEndpoint:
+    """The token endpoint for this deployment's OAuth client, its secret from `client_secret`
+    (called as `client_secret(force_fetch=True)` to bypass the container's cache).
+
+    On invalid_client the secret may have been rotated since it was cached: the call is made once
+    more, and only when a fresh read gives another secret. A rejected client never consumed the
+    code or the refresh token, so the second call can still redeem it."""
+
+    session: requests.Session
+    identity_url: str
+    client_id: str
+    client_secret: Callable[..., str]
+    clock: Callable[[], float] = time.time
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
+        return self._with_current_secret(
+            "exchange", exchange_code, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
+        )
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        return self._with_current_secret("refresh", refresh, refresh_token=refresh_token)
+
+    def _with_current_secret(self, call: str, grant: Callable[..., TokenSet], **parameters: str) -> TokenSet:
+        """`grant` (this module's exchange_code or refresh) with the current secret, then maybe a fresh one."""
+        def attempt(secret: str) -> TokenSet:
+            credentials = {"client_id": self.client_id, "client_secret": secret}
+            return grant(self.session, self.identity_url, **credentials, **parameters, clock=self.clock)
+
+        secret = self.client_secret()
+        try:
+            return attempt(secret)
+        except InvalidClient:
+            fresh = self.client_secret(force_fetch=True)
+            if fresh == secret:
+                raise
+            logger.info(f"client secret was rotated; retrying the {call} once with the new one")
+            return attempt(fresh)
 
 
 def _token_request(session: requests.Session, identity_url: str, form: dict, *, clock) -> TokenSet:

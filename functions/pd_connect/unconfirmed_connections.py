@@ -20,16 +20,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .aws_clients import error_code as _code
 from .connections import Connection, ConnectionKey, connection_item
 from .failures import ConnectFailure, Reason
+from .item_codec import Attributes, to_item
 from .token_cipher import StoredTokens, TokenCipher
 
 KIND = "unconfirmed_connection"
 # Attributes of the unconfirmed item that the confirmed connection does not carry.
 _UNCONFIRMED_ONLY = ("link_app_user_id", "connection_pk", "expires_at")
+# What confirming checks; the rest of the item is copied to the connection as stored.
+_UNCONFIRMED = Attributes(kind="", connection_pk="", link_app_user_id="", expires_at=0)
 
 
 def unconfirmed_key(result_id: str) -> dict:
     digest = hashlib.sha256(result_id.encode("ascii")).hexdigest()
-    return {"pk": {"S": f"unconfirmed#{digest}"}}
+    return to_item({"pk": f"unconfirmed#{digest}"})
 
 
 def _iso(epoch: float, timespec: str = "seconds") -> str:
@@ -53,13 +56,13 @@ class UnconfirmedConnectionStore:
         )
         del item["app_user_id"]  # never in the by_app_user index
         del item["account_id"]  # nor in the connections index (the key's account is in connection_pk)
-        item.update(
-            unconfirmed_key(result_id),
-            kind={"S": KIND},
-            link_app_user_id={"S": key.app_user_id},
-            connection_pk={"S": key.pk},
-            expires_at={"N": str(expires_at)},
-        )
+        unconfirmed = {
+            "kind": KIND,
+            "link_app_user_id": key.app_user_id,
+            "connection_pk": key.pk,
+            "expires_at": expires_at,
+        }
+        item.update(unconfirmed_key(result_id), **to_item(unconfirmed))
         self._call("put_item", TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def confirm(self, result_id: str, key: ConnectionKey) -> bool:
@@ -68,24 +71,29 @@ class UnconfirmedConnectionStore:
         now = int(self._clock())
         found = self._call("get_item", TableName=self._table, Key=unconfirmed_key(result_id), ConsistentRead=True)
         item = found.get("Item") or {}
+        stored = _UNCONFIRMED.read(item)
         if (
-            item.get("kind", {}).get("S") != KIND
-            or item.get("connection_pk", {}).get("S") != key.pk
-            or item.get("link_app_user_id", {}).get("S") != key.app_user_id
-            or int(item.get("expires_at", {}).get("N", "0")) <= now
+            stored["kind"] != KIND
+            or stored["connection_pk"] != key.pk
+            or stored["link_app_user_id"] != key.app_user_id
+            or stored["expires_at"] <= now
         ):
             return False
         confirmed = {name: value for name, value in item.items() if name not in _UNCONFIRMED_ONLY}
         stamp = _iso(now)
         confirmed.update(
-            pk={"S": key.pk},
-            kind={"S": "connection"},
-            account_id={"S": key.account_id},
-            app_user_id={"S": key.app_user_id},
-            confirmed_at={"S": stamp},
-            created_at={"S": stamp},
-            updated_at={"S": stamp},
-            token_version={"N": "1"},
+            to_item(
+                {
+                    "pk": key.pk,
+                    "kind": "connection",
+                    "account_id": key.account_id,
+                    "app_user_id": key.app_user_id,
+                    "confirmed_at": stamp,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    "token_version": 1,
+                }
+            )
         )
         return self._replace_connection(confirmed, result_id, now)
 

@@ -3,7 +3,8 @@
 `Ref` to a parameter gives its local value (an override, else its Default); `Ref`/`Fn::GetAtt`
 to a resource give what the embedded AWS created for it; conditions are evaluated. Anything
 the local stack cannot give a value for fails loudly, naming what was asked for, rather than
-handing a function an empty setting.
+handing a function an empty setting. The template tests evaluate conditions and rules, and
+choose Fn::If branches, through the same Resolver.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Resolver:
         self._parameters = dict(parameter_values or {})
         self._resources = dict(resources or {})
         self._conditions: dict[str, bool] = {}
+        self._evaluating: set[str] = set()
 
     def with_resource(self, logical_id: str, physical: PhysicalResource) -> None:
         self._resources[logical_id] = physical
@@ -54,8 +56,30 @@ class Resolver:
         if name not in self._conditions:
             if name not in self._template.conditions:
                 raise TemplateError(f"condition {name} is not defined")
-            self._conditions[name] = bool(self._evaluate(self._template.conditions[name]))
+            if name in self._evaluating:
+                raise TemplateError(f"condition cycle through {name}")  # CloudFormation refuses these too
+            self._evaluating.add(name)
+            try:
+                self._conditions[name] = bool(self.evaluate(self._template.conditions[name]))
+            finally:
+                self._evaluating.discard(name)
         return self._conditions[name]
+
+    def chosen_branches(self, value: Any) -> Any:
+        """`value` as CloudFormation creates it: every Fn::If replaced by its chosen branch, what
+        resolves to AWS::NoValue dropped, every other expression left as written."""
+        if isinstance(value, list):
+            items = [self.chosen_branches(item) for item in value]
+            return [item for item in items if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if value == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        if set(value) == {"Fn::If"}:
+            condition, if_true, if_false = value["Fn::If"]
+            return self.chosen_branches(if_true if self.condition(condition) else if_false)
+        chosen = {key: self.chosen_branches(item) for key, item in value.items()}
+        return {key: item for key, item in chosen.items() if item is not NO_VALUE}
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -97,11 +121,11 @@ class Resolver:
             except (KeyError, TypeError):
                 raise TemplateError(f"Fn::FindInMap {mapping}/{top_key}/{second_key} is not in Mappings") from None
         if name in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or"):
-            return self._evaluate({name: argument})
+            return self.evaluate({name: argument})
         raise TemplateError(f"{name} is not supported by the local stack")
 
-    def _evaluate(self, expression: Any) -> Any:
-        """A condition expression: Fn::Equals/Not/And/Or, or {"Condition": name}."""
+    def evaluate(self, expression: Any) -> Any:
+        """A condition or rule expression: Fn::Equals/Not/And/Or, or {"Condition": name}."""
         if isinstance(expression, dict) and len(expression) == 1:
             ((key, argument),) = expression.items()
             if key == "Condition":
@@ -110,11 +134,11 @@ class Resolver:
                 left, right = (self.resolve(side) for side in argument)
                 return str(left) == str(right)
             if key == "Fn::Not":
-                return not self._evaluate(argument[0])
+                return not self.evaluate(argument[0])
             if key == "Fn::And":
-                return all(self._evaluate(item) for item in argument)
+                return all(self.evaluate(item) for item in argument)
             if key == "Fn::Or":
-                return any(self._evaluate(item) for item in argument)
+                return any(self.evaluate(item) for item in argument)
         return self.resolve(expression)
 
     def _ref(self, name: str) -> Any:

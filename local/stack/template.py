@@ -1,5 +1,7 @@
 """What template.yaml declares, read the way `sam local` reads it: routes, functions, resources.
 
+The one CloudFormation reader of the repository: the local stack, the admin doctor and the
+template tests (tests/template, which read SAM's translation of it too) all read through it.
 Only the parts the local stack runs are modelled: `AWS::Serverless::Function` resources with
 `HttpApi` events (payload format 2.0), their environment, and the other resources they refer
 to. Values are kept raw (intrinsics unresolved); `intrinsics.Resolver` turns them into local
@@ -9,7 +11,7 @@ values once the embedded AWS has created the resources.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +101,7 @@ class Template:
     mappings: Mapping[str, Any]
     conditions: Mapping[str, Any]
     resources: Mapping[str, ResourceSpec]
-    functions: Mapping[str, FunctionSpec]
+    functions: Mapping[str, FunctionSpec] = field(default_factory=dict)
     routes: tuple[Route, ...] = field(default=())
     stream_mappings: tuple[StreamMappingSpec, ...] = field(default=())
     outputs: Mapping[str, Any] = field(default_factory=dict)  # raw, as written
@@ -108,41 +110,56 @@ class Template:
         return [r for r in self.resources.values() if r.type in types]
 
 
-def load_template(path: Path) -> Template:
-    path = Path(path).resolve()
+def read_document(path: Path) -> dict[str, Any]:
+    """The template as written, its short tags (!Ref, !GetAtt A.B, ...) in their long forms."""
+    path = Path(path)
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise TemplateError(f"cannot read {path.name}: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateError(f"{path.name} has no Resources section")
+    return document
 
-    globals_function = (document.get("Globals") or {}).get("Function") or {}
-    resources: dict[str, ResourceSpec] = {}
-    functions: dict[str, FunctionSpec] = {}
-    routes: list[Route] = []
-    for logical_id, body in document["Resources"].items():
-        resource = ResourceSpec(
+
+def cloudformation_template(document: Mapping[str, Any], path: Path) -> Template:
+    """A template's CloudFormation sections (SAM's translation of it too), without the functions,
+    routes and stream mappings the local stack runs (`load_template` adds those)."""
+    resources = {
+        logical_id: ResourceSpec(
             logical_id=logical_id,
             type=body.get("Type", ""),
             properties=body.get("Properties") or {},
             condition=body.get("Condition"),
         )
-        resources[logical_id] = resource
-        if resource.type == FUNCTION_TYPE:
-            functions[logical_id] = _function(resource, globals_function, path.parent)
-            routes.extend(_http_api_routes(resource))
-
+        for logical_id, body in document["Resources"].items()
+    }
     return Template(
-        path=path,
+        path=Path(path),
         parameters=document.get("Parameters") or {},
         mappings=document.get("Mappings") or {},
         conditions=document.get("Conditions") or {},
         resources=resources,
+        outputs=document.get("Outputs") or {},
+    )
+
+
+def load_template(path: Path) -> Template:
+    path = Path(path).resolve()
+    document = read_document(path)
+    template = cloudformation_template(document, path)
+    globals_function = (document.get("Globals") or {}).get("Function") or {}
+    functions = {
+        logical_id: _function(resource, globals_function, path.parent)
+        for logical_id, resource in template.resources.items()
+        if resource.type == FUNCTION_TYPE
+    }
+    routes = [route for resource in template.resources_of_type(FUNCTION_TYPE) for route in _http_api_routes(resource)]
+    return replace(
+        template,
         functions=functions,
         routes=tuple(routes),
-        stream_mappings=tuple(_stream_mappings(resources, functions)),
-        outputs=document.get("Outputs") or {},
+        stream_mappings=tuple(_stream_mappings(template.resources, functions)),
     )
 
 

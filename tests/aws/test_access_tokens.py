@@ -1,5 +1,6 @@
 """Stored tokens stay usable: refresh margins, race-safe refresh, invalid_grant, the API client."""
 
+import json
 import threading
 import time
 
@@ -79,6 +80,15 @@ def test_the_module_level_helper_uses_the_environment(connected, standin):
     assert users_me(standin, get_access_token("PACMEUS/PADA001")) == 200
 
 
+
+
+def test_a_refresh_after_the_client_secret_was_rotated_is_retried_once_with_the_new_secret(connected, standin):
+    # The connect warmed the container's secret cache with the old secret.
+    standin.rotate_client_secret(CLIENT_ID, "rotated-secret")
+    rotated = json.dumps({"client_secret": "rotated-secret"})
+    connected.secretsmanager.put_secret_value(SecretId=connected.secret_id, SecretString=rotated)
+    token = make_tokens(connected, offset=LIFETIME).get(US_KEY)
+    assert token.version == 2 and users_me(standin, token.token) == 200
 
 
 def test_unknown_connection_raises(connected):

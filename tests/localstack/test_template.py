@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from local.stack.intrinsics import PhysicalResource, Resolver, environment_of, runtime_logging_environment
-from local.stack.template import Route, TemplateError, load_template
+from local.stack.template import Route, TemplateError, cloudformation_template, load_template, read_document
 
 PSEUDO = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
 CREATED = {
@@ -168,3 +170,61 @@ def test_find_in_map_outside_the_mappings_fails_naming_it(fixture_template_path)
 
     with pytest.raises(TemplateError, match="LevelNames/TRACE/Name"):
         resolver_for(template).resolve({"Fn::FindInMap": ["LevelNames", "TRACE", "Name"]})
+
+
+# --- what the template tests read through the same reader ---------------------------------------
+
+
+def sections(**document):
+    return cloudformation_template({"Resources": {}, **document}, Path("template.yaml"))
+
+
+def test_chosen_branches_keeps_every_other_expression_as_written():
+    template = sections(
+        Parameters={"Domain": {"Type": "String", "Default": ""}},
+        Conditions={"HasDomain": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Domain"}, ""]}]}},
+    )
+    value = {
+        "Name": {"Fn::If": ["HasDomain", {"Ref": "Domain"}, {"Fn::GetAtt": ["Api", "Endpoint"]}]},
+        "Aliases": [{"Fn::If": ["HasDomain", "www", {"Ref": "AWS::NoValue"}]}, {"Ref": "Other"}],
+        "Certificate": {"Fn::If": ["HasDomain", {"Ref": "Cert"}, {"Ref": "AWS::NoValue"}]},
+    }
+
+    assert Resolver(template, pseudo_parameters={}).chosen_branches(value) == {
+        "Name": {"Fn::GetAtt": ["Api", "Endpoint"]},
+        "Aliases": [{"Ref": "Other"}],
+    }
+    chosen = Resolver(template, pseudo_parameters={}, parameter_values={"Domain": "x.example"}).chosen_branches(value)
+    assert chosen == {"Name": {"Ref": "Domain"}, "Aliases": ["www", {"Ref": "Other"}], "Certificate": {"Ref": "Cert"}}
+
+
+def test_a_rule_expression_evaluates_against_the_parameters():
+    template = sections(Parameters={"A": {"Type": "String", "Default": ""}, "B": {"Type": "String", "Default": ""}})
+    a_empty, b_empty = {"Fn::Equals": [{"Ref": "A"}, ""]}, {"Fn::Equals": [{"Ref": "B"}, ""]}
+    together = {"Fn::Or": [{"Fn::And": [a_empty, b_empty]}, {"Fn::And": [{"Fn::Not": [a_empty]}, {"Fn::Not": [b_empty]}]}]}
+
+    assert Resolver(template, pseudo_parameters={}).evaluate(together) is True
+    assert Resolver(template, pseudo_parameters={}, parameter_values={"A": "a"}).evaluate(together) is False
+
+
+def test_a_condition_cycle_fails_naming_it():
+    template = sections(Conditions={"Egg": {"Condition": "Hen"}, "Hen": {"Fn::Not": [{"Condition": "Egg"}]}})
+
+    with pytest.raises(TemplateError, match="condition cycle through Egg"):
+        Resolver(template, pseudo_parameters={}).condition("Egg")
+
+
+def test_the_reader_gives_short_tags_their_long_forms(tmp_path):
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n  R:\n    Type: X\n    Properties:\n"
+        "      A: !GetAtt Table.StreamArn\n"
+        "      B: !Sub '${AWS::Region}'\n"
+        "      C: !If [Cond, !Ref P, !Ref AWS::NoValue]\n"
+    )
+
+    assert read_document(path)["Resources"]["R"]["Properties"] == {
+        "A": {"Fn::GetAtt": ["Table", "StreamArn"]},
+        "B": {"Fn::Sub": "${AWS::Region}"},
+        "C": {"Fn::If": ["Cond", {"Ref": "P"}, {"Ref": "AWS::NoValue"}]},
+    }

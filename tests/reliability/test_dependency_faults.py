@@ -121,9 +121,9 @@ def test_a_token_endpoint_timeout_is_a_502_and_is_not_retried(browser, standin, 
 
 def test_an_unreachable_token_endpoint_is_a_502(browser, standin, aws, monkeypatch):
     callback_module = sys.modules["callback_handler"]
-    closed_port = dataclasses.replace(callback_module.settings, identity_url="http://127.0.0.1:9")
+    closed_port = dataclasses.replace(callback_module.token_endpoint, identity_url="http://127.0.0.1:9")
     callback_url = consented(browser)
-    monkeypatch.setattr(callback_module, "settings", closed_port)
+    monkeypatch.setattr(callback_module, "token_endpoint", closed_port)
 
     result = browser.callback(callback_url)
 

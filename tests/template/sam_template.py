@@ -8,6 +8,9 @@ compares a resource reference such as `{"Fn::GetAtt": ["ConnectTable", "Arn"]}` 
 `deployed(DomainName=...)` goes one step further, as CloudFormation does at deploy time: it evaluates
 the conditions for the given parameter values (and region: `deployed(region="eu-west-1", ...)`, for
 `Ref: AWS::Region`) and keeps only what they create.
+
+Reading the YAML and evaluating conditions, rules and Fn::If go through the local stack's reader
+(local/stack/template.py, intrinsics.py): one CloudFormation reader for the repository.
 """
 
 from __future__ import annotations
@@ -21,35 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
 from samtranslator.public.parser import Parser
 from samtranslator.public.translator import ManagedPolicyLoader, Translator
+
+from local.stack.intrinsics import Resolver
+from local.stack.template import cloudformation_template, read_document
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 WEB_ACL_TEMPLATE_PATH = TEMPLATE_PATH.parent / "waf" / "web-acl.yaml"
 
 # Where `sam package` would have uploaded the local CodeUri; the transform accepts only S3 code.
 PACKAGED_CODE_URI = "s3://packaged-code/functions.zip"
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads `!Ref X`, `!GetAtt A.B`, `!Sub ...` as their long forms, without touching yaml's loaders."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+REGION = "us-east-1"  # the transform's, and AWS::Region's when a condition asks
 
 
 class OfflineManagedPolicyLoader(ManagedPolicyLoader):
@@ -64,7 +50,7 @@ class OfflineManagedPolicyLoader(ManagedPolicyLoader):
 
 @functools.cache
 def _sam() -> dict[str, Any]:
-    return yaml.load(TEMPLATE_PATH.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
+    return read_document(TEMPLATE_PATH)
 
 
 @functools.cache
@@ -77,7 +63,7 @@ def _translated() -> dict[str, Any]:
     translator = Translator(
         managed_policy_map=None,
         sam_parser=Parser(),
-        boto_session=boto3.session.Session(region_name="us-east-1"),
+        boto_session=boto3.session.Session(region_name=REGION),
     )
     return translator.translate(
         template,
@@ -192,54 +178,16 @@ def http_api_routes(template: dict[str, Any]) -> list[Route]:
     return routes
 
 
-class _Removed:
-    """A value that resolved to AWS::NoValue: the key holding it is dropped."""
-
-
-_REMOVED = _Removed()
-
-
-def _evaluate(expression: Any, parameters: dict[str, str], conditions: dict[str, Any], seen: tuple[str, ...] = ()):
-    """A condition or rule expression, evaluated the way CloudFormation does for these parameters."""
-    if isinstance(expression, dict) and len(expression) == 1:
-        ((function, argument),) = expression.items()
-        if function == "Ref":
-            return parameters[argument]
-        if function == "Condition":
-            assert argument not in seen, f"condition cycle through {argument}"
-            return _evaluate(conditions[argument], parameters, conditions, seen + (argument,))
-        operands = [_evaluate(operand, parameters, conditions, seen) for operand in argument]
-        if function == "Fn::Equals":
-            return str(operands[0]) == str(operands[1])
-        if function == "Fn::Not":
-            return not operands[0]
-        if function == "Fn::And":
-            return all(operands)
-        if function == "Fn::Or":
-            return any(operands)
-        raise AssertionError(f"{function} is not evaluated here")
-    return expression
-
-
-def _parameter_values(template: dict[str, Any], overrides: dict[str, str], region: str) -> dict[str, str]:
+def _resolver(template: dict[str, Any], overrides: dict[str, str], region: str, path: Path = TEMPLATE_PATH) -> Resolver:
+    """Evaluates the template's conditions and rules for these parameter values (the rest at their
+    defaults) in this region, as CloudFormation does at deploy time."""
     unknown = overrides.keys() - template["Parameters"].keys()
     assert not unknown, f"no such parameters: {sorted(unknown)}"
-    defaults = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
-    return defaults | overrides | {"AWS::Region": region}
-
-
-def _choose_branches(value: Any, conditions: dict[str, bool]) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"Fn::If"}:
-            condition, when_true, when_false = value["Fn::If"]
-            return _choose_branches(when_true if conditions[condition] else when_false, conditions)
-        if value == {"Ref": "AWS::NoValue"}:
-            return _REMOVED
-        chosen = {key: _choose_branches(item, conditions) for key, item in value.items()}
-        return {key: item for key, item in chosen.items() if item is not _REMOVED}
-    if isinstance(value, list):
-        return [item for item in (_choose_branches(item, conditions) for item in value) if item is not _REMOVED]
-    return value
+    return Resolver(
+        cloudformation_template(template, path),
+        pseudo_parameters={"AWS::Region": region},
+        parameter_values=overrides,
+    )
 
 
 def deployed(*, region: str = "us-east-1", **parameters: str) -> dict[str, Any]:
@@ -247,25 +195,23 @@ def deployed(*, region: str = "us-east-1", **parameters: str) -> dict[str, Any]:
     rest at their defaults) in this region: conditions evaluated, resources and outputs whose
     condition is false left out, every Fn::If replaced by its chosen branch. Other expressions
     stay unresolved."""
-    return _as_created(translated(), parameters, region)
+    return _as_created(translated(), parameters, region, TEMPLATE_PATH)
 
 
 def deployed_web_acl(**parameters: str) -> dict[str, Any]:
     """waf/web-acl.yaml (plain CloudFormation: template.yaml nests it in us-east-1, and builders in
     other regions deploy it there alone) as created with these parameter values."""
-    template = yaml.load(WEB_ACL_TEMPLATE_PATH.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
-    return _as_created(template, parameters, "us-east-1")
+    return _as_created(read_document(WEB_ACL_TEMPLATE_PATH), parameters, "us-east-1", WEB_ACL_TEMPLATE_PATH)
 
 
-def _as_created(template: dict[str, Any], parameters: dict[str, str], region: str) -> dict[str, Any]:
-    values = _parameter_values(template, parameters, region)
-    definitions = template.get("Conditions", {})
-    conditions = {name: bool(_evaluate({"Condition": name}, values, definitions)) for name in definitions}
+def _as_created(template: dict[str, Any], parameters: dict[str, str], region: str, path: Path) -> dict[str, Any]:
+    resolver = _resolver(template, parameters, region, path)
+    conditions = {name: resolver.condition(name) for name in template.get("Conditions", {})}  # every one, used or not
     for section in ("Resources", "Outputs"):
         template[section] = {
-            logical_id: _choose_branches(body, conditions)
+            logical_id: resolver.chosen_branches(body)
             for logical_id, body in template.get(section, {}).items()
-            if conditions.get(body.get("Condition"), True)
+            if "Condition" not in body or conditions[body["Condition"]]
         }
     return template
 
@@ -274,11 +220,10 @@ def broken_rules(*, region: str = "us-east-1", **parameters: str) -> set[str]:
     """The template's Rules whose assertions fail for these parameter values in this region:
     CloudFormation refuses to create or update the stack with them."""
     template = translated()
-    values = _parameter_values(template, parameters, region)
-    definitions = template.get("Conditions", {})
+    resolver = _resolver(template, parameters, region)
     return {
         name
         for name, rule in template.get("Rules", {}).items()
-        if _evaluate(rule.get("RuleCondition", True), values, definitions)
-        and not all(_evaluate(item["Assert"], values, definitions) for item in rule["Assertions"])
+        if resolver.evaluate(rule.get("RuleCondition", True))
+        and not all(resolver.evaluate(item["Assert"]) for item in rule["Assertions"])
     }

@@ -7,7 +7,7 @@ import requests
 import responses
 
 from pd_connect.failures import ConnectFailure, Reason
-from pd_connect.token_endpoint import InvalidClient, InvalidGrant, exchange_code, refresh
+from pd_connect.token_endpoint import InvalidClient, InvalidGrant, TokenEndpoint, exchange_code, refresh
 
 IDENTITY = "https://identity.pagerduty.com"
 TOKEN_URL = f"{IDENTITY}/oauth/token"
@@ -112,3 +112,67 @@ def test_failure_details_never_carry_the_secret_or_code():
     with pytest.raises(ConnectFailure) as failure:
         exchange()
     assert "csecret" not in failure.value.detail and "the-code" not in failure.value.detail
+
+
+# --- a rotated client secret (TokenEndpoint) ---------------------------------------------------
+
+
+class Secrets:
+    """The container's cached secret, and what a fresh read of Secrets Manager gives now."""
+
+    def __init__(self, cached: str, current: str) -> None:
+        self.cached, self.current, self.fresh_reads = cached, current, 0
+
+    def __call__(self, *, force_fetch: bool = False) -> str:
+        if force_fetch:
+            self.fresh_reads += 1
+            self.cached = self.current
+        return self.cached
+
+
+def endpoint(secrets: Secrets) -> TokenEndpoint:
+    return TokenEndpoint(requests.Session(), IDENTITY, "cid", secrets, clock=lambda: 1000)
+
+
+def secrets_sent() -> list[str]:
+    return [parse_qs(call.request.body)["client_secret"][0] for call in responses.calls]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e: e.exchange_code(code="the-code", redirect_uri="https://x/callback", code_verifier="verifier"),
+        lambda e: e.refresh("pdus+_1old"),
+    ],
+    ids=["exchange", "refresh"],
+)
+@responses.activate
+def test_invalid_client_after_a_rotation_is_retried_once_with_the_new_secret(call):
+    responses.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
+    responses.post(TOKEN_URL, json=GOOD)
+    secrets = Secrets(cached="old-secret", current="new-secret")
+    assert call(endpoint(secrets)).access_token == "pdus+_0abc"
+    assert secrets_sent() == ["old-secret", "new-secret"] and secrets.fresh_reads == 1
+
+
+@pytest.mark.parametrize(
+    "current,sent",
+    [("old-secret", ["old-secret"]), ("new-secret", ["old-secret", "new-secret"])],
+    ids=["secret-unchanged", "new-secret-refused-too"],
+)
+@responses.activate
+def test_invalid_client_is_retried_only_with_a_changed_secret_and_only_once(current, sent):
+    responses.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
+    secrets = Secrets(cached="old-secret", current=current)
+    with pytest.raises(InvalidClient):
+        endpoint(secrets).exchange_code(code="the-code", redirect_uri="https://x/callback", code_verifier="verifier")
+    assert secrets_sent() == sent and secrets.fresh_reads == 1
+
+
+@responses.activate
+def test_other_failures_never_read_the_secret_afresh():
+    responses.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    secrets = Secrets(cached="old-secret", current="new-secret")
+    with pytest.raises(InvalidGrant):
+        endpoint(secrets).refresh("pdus+_1old")
+    assert secrets_sent() == ["old-secret"] and secrets.fresh_reads == 0

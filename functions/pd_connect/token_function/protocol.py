@@ -249,25 +249,15 @@ def access_token_of(answer: dict[str, Any]) -> AccessToken:
     )
 
 
+# Operator-only parts of StoredConnection.summary(), left out of status and confirm answers.
+_OPERATOR_ONLY = ("key", "profile_loaded", "reauthorization_reason", "token_version")
+
+
 def connection_summary(record: StoredConnection) -> dict[str, Any]:
     """One connection as status and confirm show it: profile and state, never a token."""
-    c = record.connection
-    return {
-        "connection": str(c.key),
-        "account_id": c.key.account_id,
-        "user_id": c.key.user_id,
-        "app_user_id": c.key.app_user_id,
-        "user_name": c.user_name,
-        "user_email": c.user_email,
-        "subdomain": c.subdomain,
-        "region": c.region,
-        "api_base": c.api_base,
-        "scopes": c.scopes.split(),
-        "access_token_expires_at": c.access_token_expires_at,
-        "needs_reauthorization": record.needs_reauthorization,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-    }
+    summary = record.summary()
+    shown = {name: value for name, value in summary.items() if name not in _OPERATOR_ONLY}
+    return {"connection": summary["key"], **shown, "scopes": shown["scopes"].split()}
 
 
 def status_answer(app_user_id: str, records: list[StoredConnection]) -> dict[str, Any]:
