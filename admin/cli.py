@@ -17,14 +17,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from botocore.exceptions import EndpointConnectionError
-
-from pd_connect import aws_clients
-from pd_connect.access_tokens import AccessTokens, NeedsReauthorization, TokenRefreshFailed
-from pd_connect.config import ConfigError, load_settings
-from pd_connect.connections import ConnectionKey, ConnectionStore, StoredConnection
-from pd_connect.disconnect import REVOKE_IN_PAGERDUTY, disconnect
-from pd_connect.failures import ConnectFailure
-from pd_connect.token_cipher import TokenCipher
+from pd_connect.client.access_tokens import AccessTokens, NeedsReauthorization, TokenRefreshFailed
+from pd_connect.client.disconnect import REVOKE_IN_PAGERDUTY, disconnect
+from pd_connect.flow.failures import ConnectFailure
+from pd_connect.platform import aws_clients
+from pd_connect.platform.config import ConfigError, load_settings
+from pd_connect.vault.connections import ConnectionKey, ConnectionStore, StoredConnection
+from pd_connect.vault.token_cipher import TokenCipher
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -71,7 +70,7 @@ def _load_local_stack(directory: str) -> None:
 
 
 def _store() -> tuple[ConnectionStore, TokenCipher]:
-    settings = load_settings(needs_secrets=True)
+    settings = load_settings(handles_tokens=True)
     cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
     return ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher), cipher
 
@@ -157,7 +156,7 @@ def cmd_refresh(args, out) -> int:
     record = _find(store, args.key)
     if record is None:
         return 1
-    tokens = AccessTokens(load_settings(needs_secrets=True), store, cipher)
+    tokens = AccessTokens(load_settings(handles_tokens=True), store, cipher)
     try:
         token = tokens.get(args.key, reject_version=record.token_version)
     except NeedsReauthorization as error:
@@ -191,8 +190,7 @@ def cmd_delete(args, out) -> int:
 
 def cmd_replay_events(args, out) -> int:
     import boto3  # only for this command: the stream and queue clients
-
-    from pd_connect.event_bus import EventBus
+    from pd_connect.events.event_bus import EventBus
 
     from .replay import replay_dead_letters
 
@@ -200,7 +198,7 @@ def cmd_replay_events(args, out) -> int:
     if not queue_url:
         print("replay-events needs --queue-url (the EventsDeadLetterQueueUrl output) or --stack", file=sys.stderr)
         return 2
-    bus = EventBus(aws_clients.events(), load_settings(needs_secrets=False).event_bus_name)
+    bus = EventBus(aws_clients.events(), load_settings(handles_tokens=False).event_bus_name)
     report = replay_dead_letters(boto3.client("sqs"), boto3.client("dynamodbstreams"), bus, queue_url)
     result = {"replayed_batches": report.replayed_batches, "records": report.records, "kept": report.kept}
     if args.json:

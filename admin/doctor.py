@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
+from pd_connect.platform.web import BASE_SECURITY_HEADERS
 
 from local.stack.template import Template
-from pd_connect.web import BASE_SECURITY_HEADERS
 
 OK, WARN, SKIP, FAIL = "OK", "WARN", "SKIP", "FAIL"
 PAGERDUTY_IDENTITY_URL = "https://identity.pagerduty.com"

@@ -13,9 +13,8 @@ import json
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
-
-from pd_connect.change_stream import forward
-from pd_connect.event_bus import EventBus
+from pd_connect.events.change_stream import forward
+from pd_connect.events.event_bus import EventBus
 
 MAX_EMPTY_READS = 5  # an open shard can answer empty pages before the next records
 

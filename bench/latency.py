@@ -121,7 +121,7 @@ def measure(requests_per_route: int) -> dict:
         os.environ.update(provision_in_this_process(load_template(REPOSITORY / "template.yaml"), secret))
         start = importlib.import_module("start_handler")
         callback = importlib.import_module("callback_handler")
-        from pd_connect import aws_clients
+        from pd_connect.platform import aws_clients
 
         from local.stack.lambda_runtime import LambdaContext
 

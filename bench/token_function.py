@@ -64,11 +64,10 @@ def measure(requests_per_path: int) -> dict:
 
 def _measure(running, requests_per_path: int) -> dict:
     import boto3
-
-    from pd_connect import aws_clients
-    from pd_connect.access_tokens import default_access_tokens
-    from pd_connect.connections import ConnectionKey
+    from pd_connect.client.access_tokens import default_access_tokens
+    from pd_connect.platform import aws_clients
     from pd_connect.token_function.client import TokenFunctionClient
+    from pd_connect.vault.connections import ConnectionKey
 
     standin = os.environ["PD_IDENTITY_URL"]
     (login,) = add_users(standin, 1, "PBENCHTOKEN")
@@ -135,12 +134,12 @@ def _only_connection_key(running) -> str:
 
 def _concurrent_refresh(running, key, standin: str) -> dict:
     """Expire the stored token, then 20 token-function containers ask for it at once."""
-    from pd_connect import aws_clients
-    from pd_connect.access_tokens import AccessTokens
-    from pd_connect.config import load_settings
-    from pd_connect.connections import ConnectionStore
-    from pd_connect.token_cipher import TokenCipher
+    from pd_connect.client.access_tokens import AccessTokens
+    from pd_connect.platform import aws_clients
+    from pd_connect.platform.config import load_settings
     from pd_connect.token_function.service import TokenService
+    from pd_connect.vault.connections import ConnectionStore
+    from pd_connect.vault.token_cipher import TokenCipher
 
     running.aws.client("dynamodb").update_item(
         TableName=os.environ["TABLE_NAME"],
@@ -148,7 +147,7 @@ def _concurrent_refresh(running, key, standin: str) -> dict:
         UpdateExpression="SET access_token_expires_at = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
-    settings = load_settings(needs_secrets=True)
+    settings = load_settings(handles_tokens=True)
     containers = []
     for _ in range(CONCURRENT_CALLERS):
         cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)

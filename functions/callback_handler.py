@@ -6,7 +6,7 @@ the profile, the encrypted store, and the welcome page. Failures raise; web.App 
 
 A linked flow (started with the builder's link token) never makes a usable connection here: it
 is stored unconfirmed and the browser goes back to the app with a signed result, which the
-app's backend confirms for its own signed-in user (pd_connect.confirmations).
+app's backend confirms for its own signed-in user (pd_connect.client.confirmations).
 """
 
 import re
@@ -14,29 +14,29 @@ import time
 from functools import partial
 
 import requests
+from pd_connect.flow import browser_binding
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.link_results import LIFETIME_SECONDS as RESULT_LIFETIME_SECONDS
+from pd_connect.flow.link_results import QUERY_PARAMETER as RESULT_PARAMETER
+from pd_connect.flow.link_results import new_result_id, sign_result
+from pd_connect.flow.pages import load_pages
+from pd_connect.flow.pending_authorizations import PendingAuthorization, PendingAuthorizationStore
+from pd_connect.flow.return_to import return_url
+from pd_connect.oauth.current_user import PagerDutyApiError, PagerDutyUser, fetch_current_user
+from pd_connect.oauth.granted_scopes import missing_scopes
+from pd_connect.oauth.identity import Identity, identity_from_id_token
+from pd_connect.oauth.token_endpoint import TokenEndpoint, TokenSet
+from pd_connect.platform import aws_clients
+from pd_connect.platform.client_secret import client_secret
+from pd_connect.platform.config import load_settings
+from pd_connect.platform.observability import instrumented, logger, record_connection
+from pd_connect.platform.signing_keys import load_signing_keys
+from pd_connect.platform.web import App, Request, Response, redirect
+from pd_connect.vault.connections import Connection, ConnectionKey, ConnectionStore
+from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
+from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
 
-from pd_connect import aws_clients, browser_binding
-from pd_connect.client_secret import client_secret
-from pd_connect.config import load_settings
-from pd_connect.connections import Connection, ConnectionKey, ConnectionStore
-from pd_connect.failures import ConnectFailure, Reason
-from pd_connect.granted_scopes import missing_scopes
-from pd_connect.identity import Identity, identity_from_id_token
-from pd_connect.link_results import LIFETIME_SECONDS as RESULT_LIFETIME_SECONDS
-from pd_connect.link_results import QUERY_PARAMETER as RESULT_PARAMETER
-from pd_connect.link_results import new_result_id, sign_result
-from pd_connect.observability import instrumented, logger, record_connection
-from pd_connect.pagerduty_api import PagerDutyApiError, PagerDutyUser, fetch_current_user
-from pd_connect.pages import load_pages
-from pd_connect.pending_authorizations import PendingAuthorization, PendingAuthorizationStore
-from pd_connect.return_to import return_url
-from pd_connect.signing_keys import load_signing_keys
-from pd_connect.token_cipher import StoredTokens, TokenCipher
-from pd_connect.token_endpoint import TokenEndpoint, TokenSet
-from pd_connect.unconfirmed_connections import UnconfirmedConnectionStore
-from pd_connect.web import App, Request, Response, redirect
-
-settings = load_settings(needs_secrets=True)
+settings = load_settings(handles_tokens=True)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
 cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
 connections = ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)

@@ -5,13 +5,13 @@ failures reported, retries then the dead-letter queue). It can read the stream a
 one bus, nothing else: whatever happens here, the stored connections are untouched.
 """
 
-from pd_connect import aws_clients
-from pd_connect.change_stream import forward
-from pd_connect.config import load_settings
-from pd_connect.event_bus import EventBus
-from pd_connect.observability import instrumented
+from pd_connect.events.change_stream import forward
+from pd_connect.events.event_bus import EventBus
+from pd_connect.platform import aws_clients
+from pd_connect.platform.config import load_settings
+from pd_connect.platform.observability import instrumented
 
-settings = load_settings(needs_secrets=False)
+settings = load_settings(handles_tokens=False)
 bus = EventBus(aws_clients.events(), settings.event_bus_name)
 
 

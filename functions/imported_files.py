@@ -1,6 +1,6 @@
 """Build helper (never bundled): the pd_connect files a handler imports, found statically.
 
-    python imported_files.py token_handler.py   ->  pd_connect/__init__.py pd_connect/config.py ...
+    python imported_files.py token_handler.py   ->  pd_connect/__init__.py pd_connect/platform/config.py ...
 
 modulefinder follows every import, the lazy ones inside functions included, so the list holds
 everything the handler can load; templates/ joins it when pages.py (their only reader) does.
@@ -23,8 +23,8 @@ def imported_files(handler: str) -> list[str]:
         for name, module in finder.modules.items()
         if (name == "pd_connect" or name.startswith("pd_connect.")) and module.__file__
     )
-    if "pd_connect/pages.py" in files:
-        files.append("pd_connect/templates")
+    if "pd_connect/flow/pages.py" in files:
+        files.append("pd_connect/flow/templates")
     return files
 
 

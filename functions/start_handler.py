@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pd_connect import aws_clients, browser_binding, pkce
-from pd_connect.authorization_request import authorize_url, default_redirect_uri
-from pd_connect.config import load_settings
-from pd_connect.failures import ConnectFailure, Reason
-from pd_connect.observability import instrumented, record_authorization_started
-from pd_connect.pages import favicon as favicon_page, load_pages
-from pd_connect.pending_authorizations import PendingAuthorizationStore
-from pd_connect.web import App, Request, Response, redirect
+from pd_connect.flow import browser_binding
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.pages import favicon as favicon_page
+from pd_connect.flow.pages import load_pages
+from pd_connect.flow.pending_authorizations import PendingAuthorizationStore
+from pd_connect.oauth import pkce
+from pd_connect.oauth.authorization_request import authorize_url, default_redirect_uri
+from pd_connect.platform import aws_clients
+from pd_connect.platform.config import load_settings
+from pd_connect.platform.observability import instrumented, record_authorization_started
+from pd_connect.platform.web import App, Request, Response, redirect
 
 if TYPE_CHECKING:  # links (and its json/hmac) load only when a link arrives, as the lazy imports below
-    from pd_connect.links import Link
+    from pd_connect.flow.links import Link
 
-settings = load_settings(needs_secrets=False)
+settings = load_settings(handles_tokens=False)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
 pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
 # The template's $default route sends every unknown path and method here: the 404/405 pages.
@@ -82,9 +85,9 @@ def authorize(request: Request) -> Response:
 def _spend_link(token: str) -> Link:
     """Verify the builder's link token and spend its jti. Imported lazily: the secret and its
     SDK cost cold start that the anonymous flow should not pay."""
-    from pd_connect.link_nonces import LinkNonceStore
-    from pd_connect.links import verify_link
-    from pd_connect.signing_keys import load_signing_keys
+    from pd_connect.flow.link_nonces import LinkNonceStore
+    from pd_connect.flow.links import verify_link
+    from pd_connect.platform.signing_keys import load_signing_keys
 
     if not settings.link_signing_key_id:
         raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "LINK_SIGNING_KEY_ID is not set for the start function")

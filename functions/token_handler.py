@@ -7,7 +7,7 @@ builder's code needs neither. Wire format: pd_connect/token_function/protocol.py
 "Use connections from any backend".
 """
 
-from pd_connect.observability import instrumented
+from pd_connect.platform.observability import instrumented
 from pd_connect.token_function.service import default_token_service
 
 service = default_token_service()  # wired once per container: clients, settings, token cache

@@ -12,18 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STORE_TESTS = (
-    "tests/aws/test_refresh_interleavings.py",
-    "tests/aws/test_token_storage.py",
-    "tests/aws/test_access_tokens.py",
+    "tests/moto/test_refresh_interleavings.py",
+    "tests/moto/test_token_storage.py",
+    "tests/moto/test_access_tokens.py",
     "tests/reliability/test_token_refresh_faults.py",
 )
 FLOW_TESTS = (
-    "tests/aws/test_connect_flow.py",
-    "tests/aws/test_pending_authorizations.py",
-    "tests/aws/test_linked_flow.py",
-    "tests/aws/test_sample_events.py",
+    "tests/moto/test_connect_flow.py",
+    "tests/moto/test_pending_authorizations.py",
+    "tests/moto/test_linked_flow.py",
+    "tests/moto/test_sample_events.py",
 )
-WEB_TESTS = ("tests/unit/test_web.py", "tests/aws/test_connect_flow.py")
+WEB_TESTS = ("tests/unit/test_web.py", "tests/moto/test_connect_flow.py")
 UNIT_TESTS = ("tests/unit",)
 
 
@@ -36,8 +36,8 @@ class Mutant:
     why: str  # what would go wrong in production
 
 
-CONNECTIONS = "pd_connect/connections.py"
-ACCESS_TOKENS = "pd_connect/access_tokens.py"
+CONNECTIONS = "pd_connect/vault/connections.py"
+ACCESS_TOKENS = "pd_connect/client/access_tokens.py"
 
 MUTANTS = (
     # --- the refresh lease and the conditional writes (connections.py) -------------------------
@@ -141,24 +141,24 @@ MUTANTS = (
         STORE_TESTS, "a warm container serves tokens another container has rotated",
     ),
     # --- the HTTP edge (web.py) ----------------------------------------------------------------
-    Mutant("no-cross-origin-opener-policy", "pd_connect/web.py",
+    Mutant("no-cross-origin-opener-policy", "pd_connect/platform/web.py",
            (('    "Cross-Origin-Opener-Policy": "same-origin",\n', ""),), WEB_TESTS, "pages open to cross-origin openers"),
-    Mutant("no-x-frame-options", "pd_connect/web.py",
+    Mutant("no-x-frame-options", "pd_connect/platform/web.py",
            (('    "X-Frame-Options": "DENY",\n', ""),), WEB_TESTS, "pages can be framed by older browsers"),
-    Mutant("no-nosniff", "pd_connect/web.py",
+    Mutant("no-nosniff", "pd_connect/platform/web.py",
            (('    "X-Content-Type-Options": "nosniff",\n', ""),), WEB_TESTS, "responses can be content-sniffed"),
-    Mutant("exception-message-logged", "pd_connect/web.py",
+    Mutant("exception-message-logged", "pd_connect/platform/web.py",
            (("response = self._fail(ConnectFailure(Reason.UNEXPECTED, type(error).__name__))",
              'response = self._fail(ConnectFailure(Reason.UNEXPECTED, f"{type(error).__name__}: {error}"))'),),
            WEB_TESTS, "third-party error messages quoting request data reach the logs"),
-    Mutant("any-method-served", "pd_connect/web.py",
+    Mutant("any-method-served", "pd_connect/platform/web.py",
            (("if request.method not in methods:", "if False:"),), WEB_TESTS, "POSTs run the flow"),
-    Mutant("head-runs-every-route", "pd_connect/web.py",
+    Mutant("head-runs-every-route", "pd_connect/platform/web.py",
            (('self._routes[path] = (route, ("GET", "HEAD") if head else ("GET",))', 'self._routes[path] = (route, ("GET", "HEAD"))'),),
            WEB_TESTS, "a link checker's HEAD starts or finishes a flow"),
-    Mutant("repeated-parameter-accepted", "pd_connect/web.py",
+    Mutant("repeated-parameter-accepted", "pd_connect/platform/web.py",
            (("if len(values) > 1:", "if False:"),), WEB_TESTS, "which of two states is checked becomes ambiguous"),
-    Mutant("query-length-unbounded", "pd_connect/web.py",
+    Mutant("query-length-unbounded", "pd_connect/platform/web.py",
            (("if len(raw) > MAX_QUERY_LENGTH:", "if False:"),), WEB_TESTS + ("tests/reliability/test_hostile_input.py",),
            "huge query strings are parsed"),
     # --- the handlers --------------------------------------------------------------------------
@@ -176,34 +176,34 @@ MUTANTS = (
            (("        if failure.reason.status < 500:\n            failure.cookies = CLEAR_BINDING", "        failure.cookies = CLEAR_BINDING"),),
            FLOW_TESTS + ("tests/reliability/test_dependency_faults.py",), "a reload cannot finish after an outage"),
     # --- pending authorizations and the browser binding ----------------------------------------
-    Mutant("consume-ignores-the-binding", "pd_connect/pending_authorizations.py",
+    Mutant("consume-ignores-the-binding", "pd_connect/flow/pending_authorizations.py",
            (('"attribute_exists(pk) AND binding_hash = :binding AND expires_at > :now"', '"attribute_exists(pk) AND expires_at > :now"'),
             ('                    ":binding": {"S": binding_hash},\n', "")),
            FLOW_TESTS, "a leaked state is completed in an attacker's browser (login CSRF)"),
-    Mutant("consume-ignores-expiry", "pd_connect/pending_authorizations.py",
+    Mutant("consume-ignores-expiry", "pd_connect/flow/pending_authorizations.py",
            (('"attribute_exists(pk) AND binding_hash = :binding AND expires_at > :now"', '"attribute_exists(pk) AND binding_hash = :binding"'),
             ('                    ":now": {"N": str(now)},\n', "")),
            FLOW_TESTS, "a pending authorization outlives its ten minutes (DynamoDB's TTL is lazy)"),
-    Mutant("malformed-binding-accepted", "pd_connect/browser_binding.py",
+    Mutant("malformed-binding-accepted", "pd_connect/flow/browser_binding.py",
            (("return bool(value) and bool(_WELL_FORMED.fullmatch(value))", "return bool(value)"),),
            UNIT_TESTS + FLOW_TESTS, "any cookie value is taken as a binding"),
-    Mutant("binding-cookie-readable-by-scripts", "pd_connect/browser_binding.py",
+    Mutant("binding-cookie-readable-by-scripts", "pd_connect/flow/browser_binding.py",
            (("Max-Age={LIFETIME_SECONDS}; Secure; HttpOnly; SameSite=Lax", "Max-Age={LIFETIME_SECONDS}; Secure; SameSite=Lax"),),
            UNIT_TESTS + FLOW_TESTS, "a script on the page can read the binding"),
     # --- return paths, PKCE, token encryption --------------------------------------------------
-    Mutant("return-url-origin-unchecked", "pd_connect/return_to.py",
+    Mutant("return-url-origin-unchecked", "pd_connect/flow/return_to.py",
            (('if f"{parts.scheme}://{parts.netloc}" != origin or parts.username or parts.password:', "if False:"),),
            UNIT_TESTS, "an open redirector should the path check ever let a shape through"),
-    Mutant("protocol-relative-return-path", "pd_connect/return_to.py",
+    Mutant("protocol-relative-return-path", "pd_connect/flow/return_to.py",
            (('or value.startswith("//") or decoded.startswith("//")', ""),),
            UNIT_TESTS, "//evil.example is a return path"),
-    Mutant("pkce-plain-challenge", "pd_connect/pkce.py",
+    Mutant("pkce-plain-challenge", "pd_connect/oauth/pkce.py",
            (('digest = hashlib.sha256(code_verifier.encode("ascii")).digest()', 'digest = code_verifier.encode("ascii")'),),
-           UNIT_TESTS + ("tests/aws/test_connect_flow.py",), "the challenge gives the verifier away"),
-    Mutant("tokens-not-bound-to-their-record", "pd_connect/token_cipher.py",
+           UNIT_TESTS + ("tests/moto/test_connect_flow.py",), "the challenge gives the verifier away"),
+    Mutant("tokens-not-bound-to-their-record", "pd_connect/vault/token_cipher.py",
            (('return {"purpose": PURPOSE, "record": record_key}', 'return {"purpose": PURPOSE}'),),
            STORE_TESTS, "a ciphertext copied onto another record decrypts there"),
-    Mutant("decrypt-under-any-key", "pd_connect/token_cipher.py",
+    Mutant("decrypt-under-any-key", "pd_connect/vault/token_cipher.py",
            (("                KeyId=self._key_id,  # refuse ciphertexts made under any other key\n", ""),),
            STORE_TESTS, "ciphertexts made under another KMS key are accepted"),
 )

@@ -34,12 +34,12 @@ def _no_real_aws(monkeypatch):
 # A new kind of sensitive value: add where it is born here.
 _SECRET_SOURCES = (
     (
-        "pd_connect.token_endpoint",
+        "pd_connect.oauth.token_endpoint",
         "exchange_code",
         "token",
         lambda t: [t.access_token, t.refresh_token, t.id_token],
     ),
-    ("pd_connect.token_endpoint", "refresh", "token", lambda t: [t.access_token, t.refresh_token]),
+    ("pd_connect.oauth.token_endpoint", "refresh", "token", lambda t: [t.access_token, t.refresh_token]),
     ("local.pagerduty_standin.tokens", "TokenStore.issue_code", "authorization code", lambda code: [code]),
     ("local.pagerduty_standin.tokens", "TokenStore.redeem_code", "token", lambda t: [t.access_token, t.refresh_token]),
     (
@@ -50,12 +50,12 @@ _SECRET_SOURCES = (
     ),
     # the whole id_token and its signature alone (the header is the same in every token)
     ("local.pagerduty_standin.id_token", "IdTokenSigner.sign", "id_token", lambda t: [t, t.rsplit(".", 1)[-1]]),
-    ("pd_connect.pending_authorizations", "new_state", "state", lambda state: [state]),
-    ("pd_connect.pkce", "new_code_verifier", "code_verifier", lambda verifier: [verifier]),
-    ("pd_connect.browser_binding", "new_binding", "browser binding", lambda binding: [binding]),
-    ("pd_connect.signing_keys", "load_signing_keys", "signing key", lambda keys: [keys.current, keys.previous]),
-    ("pd_connect.links", "sign_link", "link token", lambda token: [token]),
-    ("pd_connect.link_results", "sign_result", "linked-flow result", lambda token: [token]),
+    ("pd_connect.flow.pending_authorizations", "new_state", "state", lambda state: [state]),
+    ("pd_connect.oauth.pkce", "new_code_verifier", "code_verifier", lambda verifier: [verifier]),
+    ("pd_connect.flow.browser_binding", "new_binding", "browser binding", lambda binding: [binding]),
+    ("pd_connect.platform.signing_keys", "load_signing_keys", "signing key", lambda keys: [keys.current, keys.previous]),
+    ("pd_connect.flow.links", "sign_link", "link token", lambda token: [token]),
+    ("pd_connect.flow.link_results", "sign_result", "linked-flow result", lambda token: [token]),
     ("local.stack.aws_guard", "RunKey.new", "embedded AWS secret key", lambda key: [key.secret_access_key]),
 )
 

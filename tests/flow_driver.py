@@ -11,8 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
-
-from pd_connect.browser_binding import COOKIE_NAME
+from pd_connect.flow.browser_binding import COOKIE_NAME
 
 
 def http_event(url: str, *, cookies: dict[str, str] | None = None, method: str = "GET") -> dict:

@@ -84,7 +84,7 @@ def format_record(record: logging.LogRecord, plain: logging.Formatter) -> str:
 
 def attach(handler: logging.Handler) -> list[logging.Logger]:
     """Put a handler where every record of the run passes: root, and Powertools' own logger."""
-    from pd_connect.observability import logger
+    from pd_connect.platform.observability import logger
 
     loggers = [logging.getLogger(), logging.getLogger(logger.service)]
     for target in loggers:

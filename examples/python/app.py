@@ -25,7 +25,6 @@ from urllib.parse import parse_qs, quote, urlsplit
 import boto3
 import jwt
 import requests
-
 from token_function import TokenFunction, TokenFunctionError
 
 PAGERDUTY_ACCEPT = "application/vnd.pagerduty+json;version=2"

@@ -102,8 +102,8 @@ def point_process_at(aws: LocalAws) -> None:
 
 
 def _start_moto(region: str, host: str, port: int) -> LocalAws:
-    from moto.server import ThreadedMotoServer  # heavy import: only when moto is really wanted
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.server import ThreadedMotoServer  # heavy import: only when moto is really wanted
     from werkzeug.serving import make_server
 
     from .atomic_dynamodb import make_moto_item_writes_atomic

@@ -8,9 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-
-from pd_connect.page_templates import BUILT_IN
-from pd_connect.pages import accent_rule
+from pd_connect.flow.page_templates import BUILT_IN
+from pd_connect.flow.pages import accent_rule
 
 from .conftest import REPOSITORY, start_local_stack
 from .test_connect_in_browser import SECURITY_HEADERS

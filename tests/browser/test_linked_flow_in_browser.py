@@ -10,10 +10,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import boto3
 import pytest
-
-from pd_connect.confirmations import ConfirmationError, Confirmations
-from pd_connect.links import sign_link
-from pd_connect.unconfirmed_connections import UnconfirmedConnectionStore
+from pd_connect.client.confirmations import ConfirmationError, Confirmations
+from pd_connect.flow.links import sign_link
+from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
 
 from .conftest import start_local_stack
 

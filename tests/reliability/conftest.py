@@ -1,4 +1,4 @@
-"""The reliability suite: the handlers of tests/aws (moto + the strict PagerDuty stand-in) under
+"""The reliability suite: the handlers of tests/moto (moto + the strict PagerDuty stand-in) under
 faults, hostile input and fuzzing. Bounded in time: fixed example counts, derandomized."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, settings
 
 from local.pagerduty_standin import RegisteredClient, StandIn
-from tests.aws.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
-from tests.aws.conftest import aws, browser, handlers, template  # noqa: F401 - fixtures reused as they are
+from tests.moto.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, aws, browser, handlers, template  # noqa: F401 - fixtures reused as they are
 
 from .support import FUZZ_EXAMPLES, FUZZ_REACH, AwsFaults
 

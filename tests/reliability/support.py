@@ -15,8 +15,7 @@ import botocore.endpoint
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
-
-from pd_connect.token_cipher import StoredTokens, TokenCipher
+from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
 # Filled by the fuzz tests, printed by conftest's terminal summary: how many events each handler got,
 # and per fuzzer how many of its events reached the token exchange and the store.

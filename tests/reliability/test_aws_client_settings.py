@@ -8,10 +8,9 @@ import socket
 import threading
 
 import pytest
-
-from pd_connect import aws_clients
-from pd_connect.connections import ConnectionKey, ConnectionStore
-from pd_connect.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.platform import aws_clients
+from pd_connect.vault.connections import ConnectionKey, ConnectionStore
 
 from .support import ATTEMPTS
 

@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from pd_connect.flow.links import sign_link
+from pd_connect.platform import aws_clients
 
-from pd_connect import aws_clients
-from pd_connect.links import sign_link
-from tests.aws.conftest import LINK_SIGNING_KEY
+from tests.moto.conftest import LINK_SIGNING_KEY
 
 from .support import (
     ATTEMPTS,
@@ -104,7 +104,7 @@ def test_after_a_token_endpoint_fault_the_callback_cannot_be_replayed(browser, s
 
 
 def test_a_token_endpoint_timeout_is_a_502_and_is_not_retried(browser, standin, aws, monkeypatch):
-    monkeypatch.setattr("pd_connect.token_endpoint.TOKEN_TIMEOUT", (1, 0.3))
+    monkeypatch.setattr("pd_connect.oauth.token_endpoint.TOKEN_TIMEOUT", (1, 0.3))
     callback_url = consented(browser)
     standin.faults.set(endpoint="token", kind="delay", seconds=1.5, times=1)
 
@@ -150,7 +150,7 @@ USERS_ME_FAULTS = [
 
 @pytest.fixture
 def short_api_timeout(monkeypatch):
-    monkeypatch.setattr("pd_connect.pagerduty_api.API_TIMEOUT", (1, 0.3))
+    monkeypatch.setattr("pd_connect.oauth.current_user.API_TIMEOUT", (1, 0.3))
 
 
 @pytest.mark.parametrize("fault", USERS_ME_FAULTS)

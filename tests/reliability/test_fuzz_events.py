@@ -14,11 +14,11 @@ from urllib.parse import quote, quote_from_bytes
 
 from hypothesis import given
 from hypothesis import strategies as st
+from pd_connect.flow.browser_binding import COOKIE_NAME
+from pd_connect.flow.links import sign_link
 
-from pd_connect.browser_binding import COOKIE_NAME
-from pd_connect.links import sign_link
-from tests.aws.conftest import LINK_SIGNING_KEY, SITE
 from tests.flow_driver import FlowDriver, LambdaContext
+from tests.moto.conftest import LINK_SIGNING_KEY, SITE
 
 from .support import FUZZ_EXAMPLES, FUZZ_REACH, assert_security_headers, query_of, reason_of, record_saves
 

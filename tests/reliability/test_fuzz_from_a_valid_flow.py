@@ -19,14 +19,14 @@ from urllib.parse import quote, urlsplit
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pd_connect.flow.browser_binding import COOKIE_NAME
+from pd_connect.flow.failures import ConnectFailure
+from pd_connect.flow.link_nonces import LinkNonceStore
+from pd_connect.flow.links import sign_link
+from pd_connect.platform.web import parse_request
 
-from pd_connect.browser_binding import COOKIE_NAME
-from pd_connect.failures import ConnectFailure
-from pd_connect.web import parse_request
-from pd_connect.link_nonces import LinkNonceStore
-from pd_connect.links import sign_link
-from tests.aws.conftest import LINK_SIGNING_KEY, SITE
 from tests.flow_driver import FlowDriver, LambdaContext, http_event
+from tests.moto.conftest import LINK_SIGNING_KEY, SITE
 
 from .support import FUZZ_REACH, assert_security_headers, connections, reason_of, record_saves
 from .test_fuzz_events import any_value, junk_text, odd_paths

@@ -11,9 +11,9 @@ import socket
 
 import pytest
 import requests
+from pd_connect.flow.browser_binding import COOKIE_NAME, new_binding
 
-from pd_connect.browser_binding import COOKIE_NAME, new_binding
-from tests.localstack.support import StackProcess, free_port
+from tests.local_stack.support import StackProcess, free_port
 
 from .support import query_of
 

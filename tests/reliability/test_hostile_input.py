@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
+from pd_connect.flow.browser_binding import COOKIE_NAME, new_binding
+from pd_connect.flow.links import sign_link
+from pd_connect.flow.pending_authorizations import LIFETIME_SECONDS, PendingAuthorizationStore
 
 from local.pagerduty_standin import US_ACCOUNT, DemoUser
-from pd_connect.browser_binding import COOKIE_NAME, new_binding
-from pd_connect.links import sign_link
-from pd_connect.pending_authorizations import LIFETIME_SECONDS, PendingAuthorizationStore
-from tests.aws.conftest import LINK_SIGNING_KEY, REDIRECT_URI, SITE
 from tests.flow_driver import FlowDriver, LambdaContext, http_event
+from tests.moto.conftest import LINK_SIGNING_KEY, REDIRECT_URI, SITE
 
 from .support import assert_security_headers, connections, link_nonces, pending, query_of, reason_of
 
@@ -560,7 +560,7 @@ def test_an_avatar_url_cannot_break_out_of_its_attribute(browser, standin):
 
 
 def test_a_user_id_shaped_like_another_records_key_is_refused_and_overwrites_nothing(handlers, standin, aws):
-    from pd_connect.confirmations import confirm_connection
+    from pd_connect.client.confirmations import confirm_connection
 
     victim = FlowDriver(*handlers, site=SITE)
     answer = victim.connect(login="PADA001", query="link=" + quote(sign_link(LINK_SIGNING_KEY, "victim")))

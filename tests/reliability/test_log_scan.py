@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from pd_connect.observability import logger
+from pd_connect.platform.observability import logger
+
 from tests.log_scan import LogScan
 
 

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from tests.aws.conftest import REPOSITORY
+from tests.moto.conftest import REPOSITORY
 
 PLANTED = textwrap.dedent(
     '''
@@ -26,8 +26,9 @@ PLANTED = textwrap.dedent(
 
     from local.pagerduty_standin import clients, id_token, tokens
     from local.pagerduty_standin.accounts import DEFAULT_USERS
-    from pd_connect import browser_binding, links, pending_authorizations, pkce
-    from pd_connect.observability import logger, metrics
+    from pd_connect.flow import browser_binding, links, pending_authorizations
+    from pd_connect.oauth import pkce
+    from pd_connect.platform.observability import logger, metrics
 
 
     def issued_tokens():

@@ -8,15 +8,14 @@ import time
 
 import pytest
 import requests
-
-from pd_connect import aws_clients
-from pd_connect.access_tokens import LEASE_SECONDS, AccessTokens, NeedsReauthorization, TokenRefreshFailed
-from pd_connect.config import load_settings
-from pd_connect.connections import ConnectionKey, ConnectionStore
-from pd_connect.failures import ConnectFailure, Reason
-from pd_connect.pagerduty_client import PagerDutyClient
-from pd_connect.token_cipher import StoredTokens, TokenCipher
-from pd_connect.token_endpoint import TOKEN_TIMEOUT
+from pd_connect.client.access_tokens import LEASE_SECONDS, AccessTokens, NeedsReauthorization, TokenRefreshFailed
+from pd_connect.client.pagerduty_client import PagerDutyClient
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.oauth.token_endpoint import TOKEN_TIMEOUT
+from pd_connect.platform import aws_clients
+from pd_connect.platform.config import load_settings
+from pd_connect.vault.connections import ConnectionKey, ConnectionStore
+from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
 from .support import CONNECTION_ERROR, READ_TIMEOUT, stored_tokens
 
@@ -45,7 +44,7 @@ class Library:
 
         cipher = TokenCipher(self.kms, aws.key_id)
         store = ConnectionStore(self.dynamodb, aws.table_name, cipher, clock=clock)
-        self.tokens = AccessTokens(load_settings(needs_secrets=True), store, cipher, clock=clock, sleep=lambda _: None)
+        self.tokens = AccessTokens(load_settings(handles_tokens=True), store, cipher, clock=clock, sleep=lambda _: None)
 
     def get(self, key: ConnectionKey = ADA, **kwargs):
         return self.tokens.get(key, **kwargs)
@@ -84,7 +83,7 @@ def token_endpoint_fails(standin, monkeypatch):
 
     def fail(fault: dict) -> None:
         if fault["kind"] == "delay":
-            monkeypatch.setattr("pd_connect.token_endpoint.TOKEN_TIMEOUT", (1, 0.3))
+            monkeypatch.setattr("pd_connect.oauth.token_endpoint.TOKEN_TIMEOUT", (1, 0.3))
         standin.faults.set(endpoint="token", times=1, **fault)
 
     return fail
@@ -108,7 +107,7 @@ def test_after_pagerduty_failed_a_refresh_the_next_caller_refreshes(
     token_endpoint_fails(fault)
     with pytest.raises(TokenRefreshFailed):
         Library(connected, EXPIRED).get()
-    monkeypatch.setattr("pd_connect.token_endpoint.TOKEN_TIMEOUT", TOKEN_TIMEOUT)  # PagerDuty is back
+    monkeypatch.setattr("pd_connect.oauth.token_endpoint.TOKEN_TIMEOUT", TOKEN_TIMEOUT)  # PagerDuty is back
 
     token = Library(connected, EXPIRED).get()
 
@@ -261,7 +260,7 @@ def test_secrets_manager_failing_during_a_refresh_calls_no_one_and_keeps_the_rec
     connected, standin, aws_faults, monkeypatch, error
 ):
     before = record(connected)
-    monkeypatch.setattr("pd_connect.client_secret._provider", None)  # a cold container: the secret is not cached
+    monkeypatch.setattr("pd_connect.platform.client_secret._provider", None)  # a cold container: the secret is not cached
     aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", error)
 
     with pytest.raises(TokenRefreshFailed):

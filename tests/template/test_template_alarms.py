@@ -29,8 +29,8 @@ def _metrics_watched(logical_id: str) -> list[tuple[str, str, dict]]:
 
 
 def test_security_events_alarm_watches_both_events_the_code_counts():
-    from pd_connect.confirmations import Confirmations  # noqa: F401 - the code that emits them exists
-    from pd_connect.failures import Reason
+    from pd_connect.client.confirmations import Confirmations  # noqa: F401 - the code that emits them exists
+    from pd_connect.flow.failures import Reason
 
     assert sorted(_metrics_watched("SecurityEventsAlarm"), key=repr) == [
         ("PagerDutyConnect", "SecurityEvents", {"event": "confirm_app_user_mismatch"}),

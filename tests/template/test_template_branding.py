@@ -4,9 +4,8 @@ CloudFormation as the functions check them at start, and an optional layer of pa
 import re
 
 import pytest
+from pd_connect.platform.config import ConfigError, settings_from
 from sam_template import deployed, environment, resource, sam
-
-from pd_connect.config import ConfigError, settings_from
 
 FUNCTIONS = ("StartFunction", "CallbackFunction")
 SETTING_OF = {
@@ -54,7 +53,7 @@ def test_branding_parameters_default_to_empty_so_the_built_in_pages_are_unchange
 )
 def test_good_values_pass_cloudformation_and_the_functions(parameter, value):
     assert allowed(parameter, value)
-    settings_from({"PD_CLIENT_ID": "c", "TABLE_NAME": "t", SETTING_OF[parameter]: value}, needs_secrets=False)
+    settings_from({"PD_CLIENT_ID": "c", "TABLE_NAME": "t", SETTING_OF[parameter]: value}, handles_tokens=False)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +75,7 @@ def test_good_values_pass_cloudformation_and_the_functions(parameter, value):
 def test_bad_values_are_refused_by_cloudformation_and_by_the_functions(parameter, value):
     assert not allowed(parameter, value)
     with pytest.raises(ConfigError, match=SETTING_OF[parameter]):
-        settings_from({"PD_CLIENT_ID": "c", "TABLE_NAME": "t", SETTING_OF[parameter]: value}, needs_secrets=False)
+        settings_from({"PD_CLIENT_ID": "c", "TABLE_NAME": "t", SETTING_OF[parameter]: value}, handles_tokens=False)
 
 
 @pytest.mark.parametrize("function_id", FUNCTIONS)

@@ -112,7 +112,7 @@ def test_the_dashboard_url_is_an_output():
 
 
 def test_the_custom_metrics_it_reads_are_the_ones_the_functions_emit_with_those_dimensions(capsys, monkeypatch):
-    from pd_connect import observability
+    from pd_connect.platform import observability
 
     observability.record_stream_outcome(published=1, not_delivered=1, refreshes=1, needing_reauthorization=1)
     observability.record_connection("US")

@@ -5,7 +5,15 @@ forwards what the flow needs, and becomes the public host of the flow."""
 import re
 
 import pytest
-from sam_template import broken_rules, deployed, deployed_web_acl, http_api_routes, resource, resources_of_type, translated
+from sam_template import (
+    broken_rules,
+    deployed,
+    deployed_web_acl,
+    http_api_routes,
+    resource,
+    resources_of_type,
+    translated,
+)
 
 RATE_LIMIT = {"RateLimitPerClient": "300"}
 WEB_ACL_ARN = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/pagerduty-connect/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"

@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-
 from sam_template import environment, resource, translated
 
 FUNCTIONS = ("StartFunction", "CallbackFunction", "TokenFunction")

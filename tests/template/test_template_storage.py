@@ -84,7 +84,7 @@ def test_the_readme_says_how_long_point_in_time_recovery_keeps_deleted_tokens():
 
 
 def test_the_connections_index_is_sparse_and_projects_the_summary_but_never_the_tokens():
-    from pd_connect.connections import CONNECTIONS_INDEX, SUMMARY_ATTRIBUTES
+    from pd_connect.vault.connections import CONNECTIONS_INDEX, SUMMARY_ATTRIBUTES
 
     (index,) = [i for i in _table()["Properties"]["GlobalSecondaryIndexes"] if i["IndexName"] == CONNECTIONS_INDEX]
     keys = [k["AttributeName"] for k in index["KeySchema"]]

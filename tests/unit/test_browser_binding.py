@@ -1,4 +1,4 @@
-from pd_connect import browser_binding
+from pd_connect.flow import browser_binding
 
 
 def test_cookie_is_host_prefixed_secure_httponly_lax_and_path_root():

@@ -5,7 +5,8 @@ The items below are written out literally, as the old writer built them: they ar
 data of every deployment so far, not something to derive from the code under test.
 """
 
-from pd_connect.connections import (
+from pd_connect.token_function.protocol import connection_summary
+from pd_connect.vault.connections import (
     SUMMARY_ATTRIBUTES,
     Connection,
     ConnectionKey,
@@ -13,8 +14,7 @@ from pd_connect.connections import (
     connection_item,
     stored_connection_from_item,
 )
-from pd_connect.item_codec import Attributes, from_item, to_item
-from pd_connect.token_function.protocol import connection_summary
+from pd_connect.vault.item_codec import Attributes, from_item, to_item
 
 NOW = "2026-12-01T10:00:00+00:00"
 AUTHORIZED_AT = "2026-12-01T10:00:00.123+00:00"
@@ -206,7 +206,7 @@ class PlainCipher:
 def test_a_pending_authorization_is_stored_as_the_hand_written_writer_stored_it():
     import hashlib
 
-    from pd_connect.pending_authorizations import PendingAuthorizationStore
+    from pd_connect.flow.pending_authorizations import PendingAuthorizationStore
 
     client = RecordingClient()
     binding = "b" * 43
@@ -234,8 +234,8 @@ def test_a_pending_authorization_is_stored_as_the_hand_written_writer_stored_it(
 def test_a_spent_link_nonce_is_stored_as_the_hand_written_writer_stored_it():
     import hashlib
 
-    from pd_connect.link_nonces import LinkNonceStore
-    from pd_connect.links import Link
+    from pd_connect.flow.link_nonces import LinkNonceStore
+    from pd_connect.flow.links import Link
 
     client = RecordingClient()
     LinkNonceStore(client, "table").spend(Link("user-42", None, expires_at=2000, jti="the-jti"))
@@ -251,8 +251,8 @@ def test_a_spent_link_nonce_is_stored_as_the_hand_written_writer_stored_it():
 def test_an_unconfirmed_connection_is_stored_as_the_hand_written_writer_stored_it():
     import hashlib
 
-    from pd_connect.token_cipher import StoredTokens
-    from pd_connect.unconfirmed_connections import UnconfirmedConnectionStore
+    from pd_connect.vault.token_cipher import StoredTokens
+    from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
 
     client = RecordingClient()
     store = UnconfirmedConnectionStore(client, "table", PlainCipher(), clock=lambda: 1796126400.123)

@@ -1,8 +1,7 @@
 """Record keys are unambiguous by construction: no part of a ConnectionKey can hold a delimiter."""
 
 import pytest
-
-from pd_connect.connections import ConnectionKey
+from pd_connect.vault.connections import ConnectionKey
 
 
 def test_a_user_id_shaped_like_another_records_key_is_refused():

@@ -1,10 +1,9 @@
 """Granted vs requested scopes, and the page that names what is missing."""
 
 import pytest
-
-from pd_connect.pages import default_pages
-from pd_connect.failures import Reason
-from pd_connect.granted_scopes import missing_scopes
+from pd_connect.flow.failures import Reason
+from pd_connect.flow.pages import default_pages
+from pd_connect.oauth.granted_scopes import missing_scopes
 
 pages = default_pages()
 

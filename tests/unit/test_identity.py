@@ -1,7 +1,7 @@
 import base64
 import json
 
-from pd_connect.identity import identity_from_id_token
+from pd_connect.oauth.identity import identity_from_id_token
 
 
 def jwt(claims: dict) -> str:

@@ -7,10 +7,9 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from pd_connect.change_stream import forward
-from pd_connect.event_bus import EventBus
-from pd_connect.lifecycle_events import SOURCE, EventType, UnreadableRecord, classify
+from pd_connect.events.change_stream import forward
+from pd_connect.events.event_bus import EventBus
+from pd_connect.events.lifecycle_events import SOURCE, EventType, UnreadableRecord, classify
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/local-ConnectTable/stream/2026-12-01T10:00:00.000"
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/local-ConnectTable"

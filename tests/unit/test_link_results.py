@@ -3,10 +3,9 @@ checked with PyJWT; never interchangeable with a link token."""
 
 import jwt
 import pytest
-
-from pd_connect.connections import ConnectionKey
-from pd_connect.link_results import LIFETIME_SECONDS, TYP, InvalidResult, sign_result, verify_result
-from pd_connect.links import sign_link
+from pd_connect.flow.link_results import LIFETIME_SECONDS, TYP, InvalidResult, sign_result, verify_result
+from pd_connect.flow.links import sign_link
+from pd_connect.vault.connections import ConnectionKey
 
 KEY = "test-result-signing-key-0123456789abcdef"
 VECTOR = (

@@ -8,9 +8,8 @@ import json
 
 import jwt
 import pytest
-
-from pd_connect.failures import ConnectFailure, Reason
-from pd_connect.links import MAX_LIFETIME_SECONDS, TYP, sign_link, verify_link
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.links import MAX_LIFETIME_SECONDS, TYP, sign_link, verify_link
 
 KEY = "test-link-signing-key-0123456789abcdef"
 # The README's test vector: mint this in any language and compare.

@@ -1,11 +1,10 @@
 """A builder's own templates: used where supplied, built-in elsewhere, checked at start."""
 
 import pytest
-
-from pd_connect.config import Branding
-from pd_connect.failures import Reason
-from pd_connect.page_templates import BUILT_IN, PLACEHOLDERS, PageTemplateError, load_page_templates
-from pd_connect.pages import Pages
+from pd_connect.flow.failures import Reason
+from pd_connect.flow.page_templates import BUILT_IN, PLACEHOLDERS, PageTemplateError, load_page_templates
+from pd_connect.flow.pages import Pages
+from pd_connect.platform.config import Branding
 
 
 def pages_from(directory) -> Pages:

@@ -3,11 +3,10 @@ import hashlib
 import types
 
 import pytest
-
-from pd_connect.config import Branding
-from pd_connect.failures import Reason
-from pd_connect.page_templates import BUILT_IN, load_page_templates
-from pd_connect.pages import Pages, accent_rule, contrast, default_pages, favicon, local_avatar_origin
+from pd_connect.flow.failures import Reason
+from pd_connect.flow.page_templates import BUILT_IN, load_page_templates
+from pd_connect.flow.pages import Pages, accent_rule, contrast, default_pages, favicon, local_avatar_origin
+from pd_connect.platform.config import Branding
 
 pages = default_pages()
 BUILT_IN_CSS = (BUILT_IN / "style.css").read_text("utf-8")

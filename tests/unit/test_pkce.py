@@ -2,7 +2,7 @@ import base64
 import hashlib
 import re
 
-from pd_connect.pkce import code_challenge, new_code_verifier
+from pd_connect.oauth.pkce import code_challenge, new_code_verifier
 
 
 def test_verifier_uses_only_unreserved_characters_and_rfc_length():

@@ -1,8 +1,8 @@
 """The correlation id of a request's log lines: API Gateway's requestId, unless it cannot tell
 requests apart (missing, repeated, or from `sam local start-api`, which sends one id for all)."""
 
-from pd_connect.pages import default_pages
-from pd_connect.web import App, _RequestIds, parse_request
+from pd_connect.flow.pages import default_pages
+from pd_connect.platform.web import App, _RequestIds, parse_request
 
 
 def context(request_id=None):

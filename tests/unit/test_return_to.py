@@ -1,9 +1,8 @@
 """No open redirector (RFC 9700 §4.11): every shape that could leave the allow-listed origin."""
 
 import pytest
-
-from pd_connect import return_to
-from pd_connect.return_to import normalise_return_path, return_url
+from pd_connect.flow import return_to
+from pd_connect.flow.return_to import normalise_return_path, return_url
 
 ORIGIN = "https://app.example.com"
 

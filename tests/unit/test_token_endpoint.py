@@ -5,9 +5,8 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import responses
-
-from pd_connect.failures import ConnectFailure, Reason
-from pd_connect.token_endpoint import InvalidClient, InvalidGrant, TokenEndpoint, exchange_code, refresh
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.oauth.token_endpoint import InvalidClient, InvalidGrant, TokenEndpoint, exchange_code, refresh
 
 IDENTITY = "https://identity.pagerduty.com"
 TOKEN_URL = f"{IDENTITY}/oauth/token"

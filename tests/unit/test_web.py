@@ -1,10 +1,9 @@
 import re
 
 import pytest
-
-from pd_connect.pages import default_pages
-from pd_connect.failures import ConnectFailure, Reason
-from pd_connect.web import App, Response, parse_request
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.pages import default_pages
+from pd_connect.platform.web import App, Response, parse_request
 
 SECURITY_HEADERS = ("Content-Security-Policy", "Referrer-Policy", "Cache-Control", "X-Content-Type-Options", "Strict-Transport-Security")
 # Values every response must carry exactly: no framing (clickjacking), no opener across origins.

@@ -14,11 +14,25 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .. import aws_clients
-from ..access_tokens import AccessToken, AmbiguousConnection, ConnectionNotFound, NeedsReauthorization, TokenRefreshFailed
-from ..aws_clients import error_code
-from ..connections import ConnectionKey
-from .protocol import Confirm, Disconnect, GetToken, Selector, Status, access_token_of, request_of
+from pd_connect.client.access_tokens import (
+    AccessToken,
+    AmbiguousConnection,
+    ConnectionNotFound,
+    NeedsReauthorization,
+    TokenRefreshFailed,
+)
+from pd_connect.platform import aws_clients
+from pd_connect.platform.aws_clients import error_code
+from pd_connect.token_function.protocol import (
+    Confirm,
+    Disconnect,
+    GetToken,
+    Selector,
+    Status,
+    access_token_of,
+    request_of,
+)
+from pd_connect.vault.connections import ConnectionKey
 
 
 class ConfirmationFailed(RuntimeError):

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ..access_tokens import AccessToken
-from ..connections import ACCOUNT_ID, ConnectionKey, StoredConnection
-from ..links import APP_USER_ID
+from pd_connect.client.access_tokens import AccessToken
+from pd_connect.flow.links import APP_USER_ID
+from pd_connect.vault.connections import ACCOUNT_ID, ConnectionKey, StoredConnection
 
 ACTIONS = ("get_token", "status", "confirm", "disconnect")
 MAX_REQUEST_BYTES = 16 * 1024  # the largest real request (confirm) is under 3 KB

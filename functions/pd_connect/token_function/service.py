@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..access_tokens import (
+from pd_connect.client.access_tokens import (
     AccessTokens,
     AmbiguousConnection,
     ConnectionNotFound,
@@ -21,7 +21,7 @@ from ..access_tokens import (
     TokenRefreshFailed,
     default_access_tokens,
 )
-from ..confirmations import (
+from pd_connect.client.confirmations import (
     AppUserMismatch,
     ConfirmationUnavailable,
     ResultAlreadyUsed,
@@ -29,11 +29,10 @@ from ..confirmations import (
     ResultRejected,
     default_confirmations,
 )
-from ..connections import ConnectionKey
-from ..disconnect import REVOKE_IN_PAGERDUTY
-from ..failures import ConnectFailure, Reason
-from ..observability import logger, record_token_error
-from .protocol import (
+from pd_connect.client.disconnect import REVOKE_IN_PAGERDUTY
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.platform.observability import logger, record_token_error
+from pd_connect.token_function.protocol import (
     ACTIONS,
     Confirm,
     Disconnect,
@@ -49,6 +48,7 @@ from .protocol import (
     status_answer,
     token_answer,
 )
+from pd_connect.vault.connections import ConnectionKey
 
 Confirmer = Callable[[str, str], ConnectionKey]  # (signed result, app user id) -> the confirmed key
 

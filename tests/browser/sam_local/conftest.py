@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.localstack.support import env_words, free_port
+from tests.local_stack.support import env_words, free_port
 from tests.log_scan import scanned_popen
 
 REPOSITORY = Path(__file__).resolve().parents[3]

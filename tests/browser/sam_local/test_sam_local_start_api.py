@@ -18,7 +18,6 @@ from local.stack.template import load_template
 from .conftest import REGION, REPOSITORY, START_API, TOOLS_PYTHON
 
 
-
 def _settled(read, count: int, timeout: float = 10):
     """`read()` once it has `count` items: SAM's output reaches us through a pipe, after the answer."""
     deadline = time.monotonic() + timeout

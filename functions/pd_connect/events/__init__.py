@@ -1,0 +1,1 @@
+"""Lifecycle events: the table's stream classified into connection changes, published to EventBridge."""

@@ -1,0 +1,52 @@
+"""The PagerDuty client secret, from Secrets Manager through Powertools parameters.
+
+Cached per container (POWERTOOLS_PARAMETERS_MAX_AGE, default 300 s), so a warm container makes
+no Secrets Manager call, and a rotated secret is picked up within that time without a redeploy.
+The secret holds JSON {"client_secret": ...}; a plain string is taken as the client secret itself.
+It holds nothing else: the link and result signing keys have secrets of their own
+(signing_keys.py), so what may read one cannot read the others.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.platform import aws_clients
+
+PLACEHOLDER = "REPLACE_WITH_PAGERDUTY_CLIENT_SECRET"  # what template.yaml creates the secret with
+
+_provider: SecretsProvider | None = None
+
+
+def _secrets() -> SecretsProvider:
+    global _provider  # one provider (and its cache) per container; holds no per-request data
+    if _provider is None:
+        _provider = SecretsProvider(boto3_client=aws_clients.secretsmanager())
+    return _provider
+
+
+def secret_fields(secret_id: str, force_fetch: bool = False) -> dict | str:
+    """A secret's JSON object (or its text when it is not one), through the container's cache."""
+    try:
+        raw = _secrets().get(secret_id, force_fetch=force_fetch)
+    except GetParameterError:
+        # The message can quote the SDK error, never the value; log only that it failed.
+        raise ConnectFailure(Reason.DEPENDENCY_DOWN, "secretsmanager: get secret failed") from None
+    value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return parsed if isinstance(parsed, dict) else value
+
+
+def client_secret(secret_id: str, *, force_fetch: bool = False) -> str:
+    fields = secret_fields(secret_id, force_fetch)
+    secret = fields.get("client_secret", "") if isinstance(fields, dict) else fields
+    if not isinstance(secret, str) or not secret.strip() or secret == PLACEHOLDER:
+        raise ConnectFailure(Reason.SECRET_NOT_SET, "client secret is empty or still the placeholder")
+    return secret.strip()

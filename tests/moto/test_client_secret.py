@@ -1,0 +1,47 @@
+"""The client secret: JSON or plain, cached per container, placeholder refused."""
+
+import json
+
+import pytest
+from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.platform import client_secret as client_secret_module
+from pd_connect.platform.client_secret import PLACEHOLDER, client_secret
+
+from .conftest import CLIENT_SECRET
+
+
+@pytest.fixture(autouse=True)
+def fresh_provider(monkeypatch):
+    monkeypatch.setattr(client_secret_module, "_provider", None)
+    client_secret_module.aws_clients.secretsmanager.cache_clear()
+    yield
+    client_secret_module.aws_clients.secretsmanager.cache_clear()
+
+
+def test_reads_client_secret_from_json(aws):
+    assert client_secret(aws.secret_id) == CLIENT_SECRET
+
+
+def test_plain_string_secret_is_the_client_secret(aws):
+    aws.secretsmanager.put_secret_value(SecretId=aws.secret_id, SecretString="plain-value")
+    assert client_secret(aws.secret_id) == "plain-value"
+
+
+def test_placeholder_is_refused_as_not_set(aws):
+    aws.secretsmanager.put_secret_value(SecretId=aws.secret_id, SecretString=json.dumps({"client_secret": PLACEHOLDER}))
+    with pytest.raises(ConnectFailure) as failure:
+        client_secret(aws.secret_id)
+    assert failure.value.reason is Reason.SECRET_NOT_SET
+
+
+def test_warm_container_reads_from_cache_until_forced(aws):
+    assert client_secret(aws.secret_id) == CLIENT_SECRET
+    aws.secretsmanager.put_secret_value(SecretId=aws.secret_id, SecretString=json.dumps({"client_secret": "rotated"}))
+    assert client_secret(aws.secret_id) == CLIENT_SECRET  # cached: no Secrets Manager call
+    assert client_secret(aws.secret_id, force_fetch=True) == "rotated"
+
+
+def test_missing_secret_is_a_dependency_failure(aws):
+    with pytest.raises(ConnectFailure) as failure:
+        client_secret("arn:aws:secretsmanager:us-east-1:123456789012:secret:missing")
+    assert failure.value.reason is Reason.DEPENDENCY_DOWN
