@@ -49,19 +49,21 @@ class LocalServer:
         host: str,
         port: int,
         name: str,
+        server_header: str | None = None,
         framing_error: Callable[[int], Response],
         methods: frozenset[str] | None = None,
         timeout_s: float = 30,
         max_chunked_bytes: int = 0,
     ) -> None:
-        """`name`: the thread's name and the Server header. `methods`: those served (others get
-        501, as http.server answers), None for any. `timeout_s`: how long a silent client may
-        hold its thread. `max_chunked_bytes`: the largest chunked body decoded (0: none)."""
+        """`name`: the serving thread's, and the Server header unless `server_header` is given.
+        `methods`: those served (others get 501, as http.server answers), None for any.
+        `timeout_s`: how long a silent client may hold its thread. `max_chunked_bytes`: the
+        largest chunked body decoded; past it, 413."""
         handler = type(
             "LocalRequestHandler",
             (_RequestHandler,),
             {
-                "server_header": name,
+                "server_header": server_header or name,
                 "framing_error": staticmethod(framing_error),
                 "methods": methods,
                 "timeout": timeout_s,
