@@ -1,4 +1,4 @@
-"""HTTP plumbing: read a request safely, route it, render errors (in one place), write the answer.
+"""HTTP plumbing: read a request safely, route it, render errors (in one place), as a WSGI app.
 
 Malformed input never reaches an endpoint and never crashes the server: bad framing is a 4xx,
 an unexpected exception is a logged 500. Logs carry method, path and status only — never the
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import socket
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from ..http_server import HEADERS_KEY, WsgiApp, exact_response, raw_target
 from . import pages
 from .authorize import redirect_error
 from .errors import (
@@ -98,109 +101,81 @@ def error_response(exc: StandInError) -> Response:
     raise AssertionError(f"no response for {type(exc).__name__}")
 
 
-class StandInHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128  # a burst of parallel test clients must not overflow the listen backlog
+def wsgi_app(router: Router) -> WsgiApp:
+    """The stand-in as a WSGI app: werkzeug's server reads the request line and headers, this
+    checks what a strict server must (framing, repeated headers, body size) and dispatches."""
 
-    def __init__(self, address: tuple[str, int], router: Router) -> None:
-        self.router = router
-        super().__init__(address, _RequestHandler)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    server: StandInHTTPServer
-    protocol_version = "HTTP/1.1"
-    server_version = "PagerDutyStandIn/1.0"
-    timeout = 10  # seconds a silent client may hold a thread
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
-
-    def _handle(self) -> None:
-        self.close_connection = True  # one request per connection: stop() never waits on idle clients
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
-            request = self._read_request()
+            request = _read_request(environ)
         except MalformedRequest as exc:
             response = error_response(exc)
         else:
-            response = self.server.router.dispatch(request)
-        self._send(response)
+            response = router.dispatch(request)
+        log.info("%s %s %s", environ["REQUEST_METHOD"], _safe_path(environ), response.status)
+        return exact_response(response.status, response.headers, response.body)(environ, start_response)
 
-    def _read_request(self) -> Request:
-        if not self.path.isascii() or not self.path.startswith("/"):
-            raise MalformedRequest("request target must be an ASCII path")
-        target = urlsplit(self.path)
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            name = name.lower()
-            if name in headers:
-                if name in _SINGLE_HEADERS:
-                    raise MalformedRequest(f"header {name} is repeated")
-                value = f"{headers[name]}, {value}"  # RFC 9110 §5.3
-            headers[name] = value
-        return Request(self.command, target.path, target.query, headers, self._read_body(headers))
+    return app
 
-    def _read_body(self, headers: dict[str, str]) -> bytes:
-        if "transfer-encoding" in headers:
-            raise MalformedRequest("send a Content-Length, not Transfer-Encoding", status=411)
-        raw_length = headers.get("content-length")
-        if raw_length is None:
-            return b""
-        if not raw_length.strip().isdigit():
-            raise MalformedRequest("Content-Length is not a number")
-        length = int(raw_length)
-        if length > MAX_BODY_BYTES:
-            self._drain(min(length, _DRAIN_LIMIT))
-            raise MalformedRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", status=413)
-        try:
-            body = self.rfile.read(length)
-        except (TimeoutError, OSError) as exc:
-            raise MalformedRequest("request body was not received", status=408) from exc
-        if len(body) != length:
-            raise MalformedRequest("request body is shorter than Content-Length")
-        return body
 
-    def _drain(self, length: int) -> None:
-        self.connection.settimeout(0.5)
-        try:
-            while length > 0:
-                chunk = self.rfile.read1(min(length, 65536))
-                if not chunk:
-                    break
-                length -= len(chunk)
-        except (TimeoutError, OSError):
-            pass
+def framing_error(status: int) -> WerkzeugResponse:
+    """The answer to a request werkzeug's parser refuses (request line, headers)."""
+    response = error_response(MalformedRequest("the request could not be read as HTTP/1.1", status=status))
+    return exact_response(response.status, response.headers, response.body)
 
-    def _send(self, response: Response) -> None:
-        try:
-            self.send_response(response.status)
-            for name, value in response.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
-            pass  # the client went away; nothing to tell it
 
-    # Logging: method, path and status only.
-    def _safe_path(self) -> str:
-        path = getattr(self, "path", "") or ""
-        return urlsplit(path).path if path.isascii() else "<non-ASCII path>"
+def _read_request(environ: dict[str, Any]) -> Request:
+    target = raw_target(environ)
+    if not target.isascii() or not target.startswith(b"/"):
+        raise MalformedRequest("request target must be an ASCII path")
+    url = urlsplit(target.decode("ascii"))
+    headers: dict[str, str] = {}
+    for name, value in environ[HEADERS_KEY]:  # as sent: werkzeug's environ joins repeats
+        name = name.lower()
+        if name in headers:
+            if name in _SINGLE_HEADERS:
+                raise MalformedRequest(f"header {name} is repeated")
+            value = f"{headers[name]}, {value}"  # RFC 9110 §5.3
+        headers[name] = value
+    return Request(environ["REQUEST_METHOD"], url.path, url.query, headers, _read_body(environ, headers))
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.info("%s %s %s", getattr(self, "command", None) or "-", self._safe_path(), code)
 
-    def log_error(self, format: str, *args: object) -> None:
-        code = args[0] if args and isinstance(args[0], int) else "-"
-        log.warning("rejected request %s %s (%s)", getattr(self, "command", None) or "-", self._safe_path(), code)
+def _read_body(environ: dict[str, Any], headers: dict[str, str]) -> bytes:
+    if "transfer-encoding" in headers:
+        raise MalformedRequest("send a Content-Length, not Transfer-Encoding", status=411)
+    raw_length = headers.get("content-length")
+    if raw_length is None:
+        return b""
+    if not raw_length.strip().isdigit():
+        raise MalformedRequest("Content-Length is not a number")
+    length = int(raw_length)
+    stream = environ["wsgi.input"]
+    if length > MAX_BODY_BYTES:
+        _drain(environ["werkzeug.socket"], stream, min(length, _DRAIN_LIMIT))
+        raise MalformedRequest(f"request body is larger than {MAX_BODY_BYTES} bytes", status=413)
+    try:
+        body = stream.read(length)
+    except (TimeoutError, OSError) as exc:
+        raise MalformedRequest("request body was not received", status=408) from exc
+    if len(body) != length:
+        raise MalformedRequest("request body is shorter than Content-Length")
+    return body
 
-    def log_message(self, format: str, *args: object) -> None:
-        log.info("%s %s", getattr(self, "command", None) or "-", self._safe_path())
+
+def _drain(connection: socket.socket, stream: Any, length: int) -> None:
+    # Before answering, and briefly: a client still sending must see the 413, not a reset.
+    connection.settimeout(0.5)
+    try:
+        while length > 0:
+            chunk = stream.read1(min(length, 65536))
+            if not chunk:
+                break
+            length -= len(chunk)
+    except (TimeoutError, OSError):
+        pass
+
+
+def _safe_path(environ: dict[str, Any]) -> str:
+    """The path for the log: never the query, where codes, secrets and verifiers travel."""
+    target = raw_target(environ)
+    return urlsplit(target.decode("ascii")).path if target.isascii() else "<non-ASCII path>"

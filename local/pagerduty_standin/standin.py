@@ -18,7 +18,8 @@ from .faults import FaultBoard
 from .id_token import DEFAULT_ISSUER, IdTokenSigner
 from .rest_api import UsersMeEndpoint
 from .scopes import ScopeGrants
-from .server import Router, StandInHTTPServer
+from ..http_server import LocalServer
+from .server import MAX_BODY_BYTES, Router, framing_error, wsgi_app
 from .token_endpoint import TokenEndpoint
 from .tokens import TokenSnapshot, TokenStore
 from .wire import Request, Response
@@ -27,6 +28,8 @@ CODE_LIFETIME = 30  # PagerDuty: an authorization code lives 30 s
 ACCESS_TOKEN_LIFETIME = 864000  # the `expires_in` of PagerDuty's documented sample
 REFRESH_TOKEN_LIFETIME = 210 * 24 * 3600  # PagerDuty: classic refresh tokens, 210 days
 _POLL_SECONDS = 0.01  # how soon stop() is noticed; tests start and stop a stand-in each
+_CLIENT_TIMEOUT_S = 10  # how long a silent client may hold a thread
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})  # others: 501
 
 
 class StandIn:
@@ -92,8 +95,7 @@ class StandIn:
             },
             prefixes={("GET", AVATAR_PATH): AvatarEndpoint(self._users)},
         )
-        self._server: StandInHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LocalServer | None = None
 
     # Lifecycle
 
@@ -102,27 +104,28 @@ class StandIn:
         if self._server is not None:
             raise RuntimeError("the stand-in is already running")
         self._stopping.clear()
-        self._server = StandInHTTPServer((self._host, self._port), self._router)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _POLL_SECONDS},
+        self._server = LocalServer(
+            wsgi_app(self._router),
+            host=self._host,
+            port=self._port,
             name="pagerduty-standin",
-            daemon=True,
+            server_header="PagerDutyStandIn/1.0",
+            framing_error=framing_error,
+            methods=_METHODS,
+            timeout_s=_CLIENT_TIMEOUT_S,
+            max_chunked_bytes=MAX_BODY_BYTES,  # never read: chunked bodies are refused (411)
         )
-        self._thread.start()
+        self._server.start(poll_interval_s=_POLL_SECONDS)
         return self.base_url
 
     def stop(self) -> None:
         """Stop serving, free the port, join the serving thread. Safe to call twice."""
-        server, thread = self._server, self._thread
+        server = self._server
         if server is None:
             return
         self._stopping.set()  # cut injected delays short
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join()
-        self._server = self._thread = None
+        server.stop()
+        self._server = None
 
     def __enter__(self) -> StandIn:
         self.start()
@@ -137,7 +140,7 @@ class StandIn:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the stand-in is not running")
-        host, port = self._server.server_address[:2]
+        host, port = self._server.host, self._server.port
         if host in ("0.0.0.0", ""):
             host = "127.0.0.1"
         elif ":" in host:

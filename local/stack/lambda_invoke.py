@@ -30,12 +30,13 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from ..http_server import LocalServer
 from .api_gateway import host_allowed
 from .aws_guard import AwsGuard, RunKey
 from .lambda_runtime import InvocationFailed, LocalFunction
@@ -58,13 +59,18 @@ class LocalLambdaInvoke:
         self._functions: Mapping[str, LocalFunction] = {}
         self._access_key_id = ""
         self._guarded = AwsGuard(self._wsgi, None)
-        self._server = make_server(host, port, lambda environ, start: self._guarded(environ, start), threaded=True)
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = LocalServer(
+            lambda environ, start: self._guarded(environ, start),
+            host=host,
+            port=port,
+            name="lambda-invoke",
+            framing_error=_unreadable,
+            max_chunked_bytes=MAX_SYNC_PAYLOAD_BYTES,
+        )
 
     @property
     def port(self) -> int:
-        return self._server.server_port
+        return self._server.port
 
     @property
     def endpoint_url(self) -> str:
@@ -76,18 +82,10 @@ class LocalLambdaInvoke:
         self._functions = dict(functions)
         self._access_key_id = access_key_id
         self._guarded = AwsGuard(self._wsgi, run_key)  # and no browser request, with or without a key
-        # A short poll: stopping the stack waits for it (Ctrl-C should feel instant).
-        self._thread = threading.Thread(
-            target=lambda: self._server.serve_forever(poll_interval=0.1), name="lambda-invoke", daemon=True
-        )
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
+        self._server.stop()
 
     def _wsgi(self, environ, start_response):
         request = Request(environ)
@@ -170,6 +168,11 @@ class LocalLambdaInvoke:
             function.invoke(event, caller_timeout_s=None)
         except InvocationFailed as failure:
             LOG.error("%s (asynchronous invocation)", failure)
+
+
+def _unreadable(status: int) -> Response:
+    """What a request that is not readable HTTP gets (e.g. 400 BadRequestException)."""
+    return _error(status, HTTPStatus(status).phrase.replace(" ", "").replace("-", "") + "Exception", "The request could not be read")
 
 
 def _error(status: int, error_type: str, message: str) -> Response:
