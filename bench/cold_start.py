@@ -49,7 +49,7 @@ INIT = {
     "start": "import start_handler",
     "callback": (
         "import callback_handler\n"
-        "from pd_connect import client_secret\n"
+        "from pd_connect.platform import client_secret\n"
         "client_secret._secrets()  # the Secrets Manager client the first request would build"
     ),
     "boto3_start": (

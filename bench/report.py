@@ -128,6 +128,21 @@ def render(results: dict) -> str:
                     f"{_x(rs['without_bytecode_ratio'])} | {_x(rc['without_bytecode_ratio'])} | |"
                 ),
             ]
+            if "cpu" in rs:
+                for clock in ("wall", "cpu"):
+                    a, b = rs[clock], rc[clock]
+                    lines += [
+                        (
+                            f"| as Lambda runs it, {clock}: ÷ the named-package floor | "
+                            f"{_x(a['floor_ratio'])} ({_ms(a['bundle_ms_median'])} vs {_ms(a['floor_ms_median'])} ms) | "
+                            f"{_x(b['floor_ratio'])} ({_ms(b['bundle_ms_median'])} vs {_ms(b['floor_ms_median'])} ms) | ≤ 1.05× |"
+                        ),
+                        (
+                            f"| as Lambda runs it, {clock}: ÷ boto3 alone | "
+                            f"{_x(a['bundle_ratio'])} ({_ms(a['bundle_ms_median'])} vs {_ms(a['baseline_ms_median'])} ms) | "
+                            f"{_x(b['bundle_ratio'])} ({_ms(b['bundle_ms_median'])} vs {_ms(b['baseline_ms_median'])} ms) | ≤ 1.20× |"
+                        ),
+                    ]
         elif runtime.get("skipped"):
             lines.append(f"| as Lambda runs it (Python 3.13) | skipped: {runtime['skipped']} | | |")
         lines.append("")
