@@ -140,6 +140,15 @@ MUTANTS = (
         (("if cached and cached[0] == record.token_version:", "if cached:"),),
         STORE_TESTS, "a warm container serves tokens another container has rotated",
     ),
+    # --- the token endpoint: a rotated client secret -------------------------------------------
+    Mutant("rotated-secret-not-retried", "pd_connect/oauth/token_endpoint.py",
+           (("            if fresh == secret:\n                raise\n", "            raise\n"),),
+           ("tests/unit/test_token_endpoint.py", "tests/moto/test_access_tokens.py", "tests/moto/test_connect_flow.py"),
+           "a rotated client secret fails every callback and refresh until the 5-minute cache expires"),
+    Mutant("invalid-client-retried-with-the-same-secret", "pd_connect/oauth/token_endpoint.py",
+           (("            if fresh == secret:\n                raise\n", ""),),
+           ("tests/unit/test_token_endpoint.py",),
+           "every invalid_client costs PagerDuty a second identical call"),
     # --- the HTTP edge (web.py) ----------------------------------------------------------------
     Mutant("no-cross-origin-opener-policy", "pd_connect/platform/web.py",
            (('    "Cross-Origin-Opener-Policy": "same-origin",\n', ""),), WEB_TESTS, "pages open to cross-origin openers"),
