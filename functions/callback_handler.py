@@ -15,7 +15,7 @@ from functools import partial
 
 import requests
 from pd_connect.flow import browser_binding
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import ConnectFailure, Reason, failure_for
 from pd_connect.flow.link_results import LIFETIME_SECONDS as RESULT_LIFETIME_SECONDS
 from pd_connect.flow.link_results import QUERY_PARAMETER as RESULT_PARAMETER
 from pd_connect.flow.link_results import new_result_id, sign_result
@@ -50,7 +50,8 @@ CLEAR_BINDING = (browser_binding.clear_cookie(),)
 app = App(
     render_failure=lambda failure, reference: pages.failure(
         failure.reason, reference=reference, try_again=settings.try_again_url, missing_scopes=failure.missing_scopes
-    )
+    ),
+    failure_for=failure_for,
 )
 _ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 
@@ -73,14 +74,15 @@ def callback(request: Request) -> Response:
     authorization = pending.consume(state, request.cookies.get(browser_binding.COOKIE_NAME), host=request.domain_name)
     try:
         return _finish(code, authorization)
-    except ConnectFailure as failure:
+    except Exception as error:  # noqa: BLE001 - every error becomes its failure page (App.resolve)
+        failure = failure_for(error)
         # This request consumed the pending authorization bound to the cookie: a 4xx ends the
         # attempt, so the binding goes. Before that point (PagerDuty's error, an unknown state,
         # another browser's cookie) it stays, so a forged /callback link cannot break a genuine
         # flow in progress; after a 5xx it stays too, as a retry may find a dependency back.
         if failure.reason.status < 500:
             failure.cookies = CLEAR_BINDING
-        raise
+        raise failure from None
 
 
 def _finish(code: str, authorization: PendingAuthorization) -> Response:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pd_connect.flow import browser_binding
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import ConnectFailure, Reason, failure_for
 from pd_connect.flow.pages import favicon as favicon_page
 from pd_connect.flow.pages import load_pages
 from pd_connect.flow.pending_authorizations import PendingAuthorizationStore
@@ -34,6 +34,7 @@ app = App(
     render_failure=lambda failure, reference: pages.failure(
         failure.reason, reference=reference, try_again=settings.try_again_url
     ),
+    failure_for=failure_for,
     elsewhere=("/callback",),
 )
 

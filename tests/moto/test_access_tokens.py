@@ -6,7 +6,6 @@ import time
 
 import pytest
 import requests
-from pd_connect.client import access_tokens as access_tokens_module
 from pd_connect.client.access_tokens import (
     REFRESH_MARGIN_SECONDS,
     AccessTokens,
@@ -16,9 +15,9 @@ from pd_connect.client.access_tokens import (
     get_access_token,
 )
 from pd_connect.client.pagerduty_client import DEFAULT_WAIT_SECONDS, PagerDutyClient, RateLimited
-from pd_connect.flow.failures import ConnectFailure
 from pd_connect.platform.config import load_settings
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
+from pd_connect.vault.errors import TokensUnreadable
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
 from tests.moto.conftest import CLIENT_ID, CLIENT_SECRET
@@ -191,7 +190,7 @@ def test_the_encryption_context_still_binds_the_record_after_refresh(connected):
     cipher = TokenCipher(connected.kms, connected.key_id)
     record = ConnectionStore(connected.dynamodb, connected.table_name, cipher).find(US_KEY)
     assert cipher.decrypt(US_KEY.pk, record.tokens_ciphertext).access_token
-    with pytest.raises(ConnectFailure):
+    with pytest.raises(TokensUnreadable):
         cipher.decrypt(EU_KEY.pk, record.tokens_ciphertext)
 
 
@@ -275,7 +274,6 @@ def test_429_gives_up_after_bounded_retries(connected, standin):
 
 
 def test_a_ciphertext_copied_from_another_record_is_its_own_failure_and_counted(handlers, browser, aws, capsys):
-    from pd_connect.flow.failures import Reason
 
     assert browser.connect(login="PADA001")["statusCode"] == 200
     assert browser.connect(login="PGRACE1")["statusCode"] == 200
@@ -287,5 +285,5 @@ def test_a_ciphertext_copied_from_another_record_is_its_own_failure_and_counted(
     capsys.readouterr()
     with pytest.raises(TokenRefreshFailed) as failure:
         get_access_token(EU_KEY)
-    assert failure.value.reason is Reason.STORED_TOKENS_UNREADABLE
+    assert isinstance(failure.value.cause, TokensUnreadable)
     assert '"event":"stored_tokens_unreadable","SecurityEvents":[1.0]' in capsys.readouterr().out

@@ -3,9 +3,10 @@
 import json
 
 import pytest
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import Reason, failure_for
 from pd_connect.platform import client_secret as client_secret_module
 from pd_connect.platform.client_secret import PLACEHOLDER, client_secret
+from pd_connect.platform.errors import PlatformError, SecretNotSet, SecretUnavailable
 
 from .conftest import CLIENT_SECRET
 
@@ -29,9 +30,9 @@ def test_plain_string_secret_is_the_client_secret(aws):
 
 def test_placeholder_is_refused_as_not_set(aws):
     aws.secretsmanager.put_secret_value(SecretId=aws.secret_id, SecretString=json.dumps({"client_secret": PLACEHOLDER}))
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(PlatformError) as failure:
         client_secret(aws.secret_id)
-    assert failure.value.reason is Reason.SECRET_NOT_SET
+    assert type(failure.value) is SecretNotSet and failure_for(failure.value).reason is Reason.SECRET_NOT_SET
 
 
 def test_warm_container_reads_from_cache_until_forced(aws):
@@ -42,6 +43,6 @@ def test_warm_container_reads_from_cache_until_forced(aws):
 
 
 def test_missing_secret_is_a_dependency_failure(aws):
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(PlatformError) as failure:
         client_secret("arn:aws:secretsmanager:us-east-1:123456789012:secret:missing")
-    assert failure.value.reason is Reason.DEPENDENCY_DOWN
+    assert type(failure.value) is SecretUnavailable and failure_for(failure.value).reason is Reason.DEPENDENCY_DOWN

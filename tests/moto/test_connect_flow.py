@@ -1,7 +1,6 @@
 """The whole connect flow through both handlers: moto for AWS, the strict stand-in for PagerDuty."""
 
 import json
-import logging
 import re
 import threading
 from urllib.parse import parse_qs, urlsplit

@@ -11,9 +11,9 @@ import time
 
 import pytest
 from pd_connect.client.access_tokens import AccessTokens
-from pd_connect.flow.failures import ConnectFailure
 from pd_connect.platform.config import load_settings
-from pd_connect.vault.connections import Connection, ConnectionKey, ConnectionStore
+from pd_connect.vault.connections import ConnectionKey, ConnectionStore
+from pd_connect.vault.errors import StoreUnavailable
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
 US_KEY = ConnectionKey("PACMEUS", "PADA001")
@@ -96,7 +96,7 @@ def test_a_refreshed_write_under_a_lease_someone_else_now_holds_is_refused(conne
     clock.now += 21  # the slow caller's lease lapses while it waits on PagerDuty ...
     assert store.try_lease(US_KEY, version=1, owner="next-caller", seconds=20)  # ... and is taken over
 
-    with pytest.raises(ConnectFailure):
+    with pytest.raises(StoreUnavailable):
         store.store_refreshed(
             US_KEY, version=1, owner="slow-caller", tokens=StoredTokens("pdus+_0late-access", "pdus+_1late-refresh"),
             expires_at=int(clock.now) + 3600, scope="read",
@@ -187,7 +187,7 @@ def test_a_refreshed_write_is_refused_once_the_tokens_moved_on_even_under_the_ca
         UpdateExpression="SET token_version = :two", ExpressionAttributeValues={":two": {"N": "2"}},
     )
 
-    with pytest.raises(ConnectFailure):
+    with pytest.raises(StoreUnavailable):
         store.store_refreshed(US_KEY, version=1, owner="refresher", tokens=StoredTokens("pdus+_0a-access", "pdus+_1a-refresh"),
                               expires_at=1, scope="read")
 

@@ -1,8 +1,9 @@
 """Tokens at rest: KMS-encrypted, bound to their record, never in plaintext in the table."""
 
 import pytest
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import Reason, failure_for
 from pd_connect.vault.connections import Connection, ConnectionKey, ConnectionStore
+from pd_connect.vault.errors import StoreUnavailable, TokensUnreadable, VaultError
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
 from .conftest import scan_all
@@ -29,16 +30,16 @@ def test_encrypt_then_decrypt_under_the_same_record(cipher):
 
 def test_a_ciphertext_copied_to_another_record_does_not_decrypt(cipher):
     blob = cipher.encrypt("connection#A#U", TOKENS)
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(TokensUnreadable) as failure:
         cipher.decrypt("connection#A#OTHER", blob)
-    assert failure.value.reason is Reason.STORED_TOKENS_UNREADABLE  # its own reason, not an outage
+    assert failure_for(failure.value).reason is Reason.STORED_TOKENS_UNREADABLE  # its own reason, not an outage
 
 
 def test_a_ciphertext_made_under_another_kms_key_is_refused(aws, cipher):
     other_key = aws.kms.create_key(Description="someone else's key")["KeyMetadata"]["KeyId"]
     foreign = TokenCipher(aws.kms, other_key).encrypt("connection#A#U", StoredTokens("pdus+_0x-access", "pdus+_1x-refresh"))
 
-    with pytest.raises(ConnectFailure):
+    with pytest.raises(VaultError):
         cipher.decrypt("connection#A#U", foreign)
 
 
@@ -75,9 +76,9 @@ def test_reconnecting_replaces_tokens_keeps_created_at_and_makes_no_duplicate(aw
 
 def test_kms_failure_is_a_dependency_failure_and_stores_nothing(aws):
     store = ConnectionStore(aws.dynamodb, aws.table_name, TokenCipher(aws.kms, "arn:aws:kms:us-east-1:123456789012:key/missing"))
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(StoreUnavailable) as failure:
         store.save(connection(), TOKENS)
-    assert failure.value.reason is Reason.DEPENDENCY_DOWN
+    assert failure_for(failure.value).reason is Reason.DEPENDENCY_DOWN
     assert scan_all(aws) == []
 
 

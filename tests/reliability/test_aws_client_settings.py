@@ -8,9 +8,10 @@ import socket
 import threading
 
 import pytest
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import Reason, failure_for
 from pd_connect.platform import aws_clients
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
+from pd_connect.vault.errors import StoreUnavailable
 
 from .support import ATTEMPTS
 
@@ -59,10 +60,10 @@ def test_an_endpoint_that_never_answers_gets_three_attempts_then_a_dependency_do
     client = aws_clients.dynamodb.__wrapped__()  # a new client, configured as in every function
     store = ConnectionStore(client, "connections", cipher=None)
 
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(StoreUnavailable) as failure:
         store.find(ConnectionKey("PACMEUS", "PADA001"))
 
-    assert (failure.value.reason, failure.value.detail) == (Reason.DEPENDENCY_DOWN, "dynamodb get_item: ReadTimeoutError")
+    assert (failure_for(failure.value).reason, failure.value.detail) == (Reason.DEPENDENCY_DOWN, "dynamodb get_item: ReadTimeoutError")
     assert silent_endpoint.targets == ["DynamoDB_20120810.GetItem"] * ATTEMPTS
 
 

@@ -20,9 +20,9 @@ from urllib.parse import quote, urlsplit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pd_connect.flow.browser_binding import COOKIE_NAME
-from pd_connect.flow.failures import ConnectFailure
 from pd_connect.flow.link_nonces import LinkNonceStore
 from pd_connect.flow.links import sign_link
+from pd_connect.platform.errors import BadRequest
 from pd_connect.platform.web import parse_request
 
 from tests.flow_driver import FlowDriver, LambdaContext, http_event
@@ -155,7 +155,7 @@ def what_the_handler_saw(event: dict) -> tuple[str | None, str | None]:
     try:
         request = parse_request(event)
         return request.param("state"), request.cookies.get(COOKIE_NAME)
-    except ConnectFailure:
+    except BadRequest:
         return None, None
 
 

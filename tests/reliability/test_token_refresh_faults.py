@@ -10,7 +10,7 @@ import pytest
 import requests
 from pd_connect.client.access_tokens import LEASE_SECONDS, AccessTokens, NeedsReauthorization, TokenRefreshFailed
 from pd_connect.client.pagerduty_client import PagerDutyClient
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import Reason, failure_for
 from pd_connect.oauth.token_endpoint import TOKEN_TIMEOUT
 from pd_connect.platform import aws_clients
 from pd_connect.platform.config import load_settings
@@ -168,7 +168,7 @@ def test_a_failed_lease_surfaces_as_dependency_down_and_touches_nothing(connecte
     with pytest.raises(TokenRefreshFailed) as failure:
         library.get()
 
-    assert (failure.value.reason, standin.calls["token_refresh"], record(connected)) == (
+    assert (failure_for(failure.value.cause).reason, standin.calls["token_refresh"], record(connected)) == (
         Reason.DEPENDENCY_DOWN,
         0,
         before,

@@ -1,6 +1,7 @@
 """The correlation id of a request's log lines: API Gateway's requestId, unless it cannot tell
 requests apart (missing, repeated, or from `sam local start-api`, which sends one id for all)."""
 
+from pd_connect.flow.failures import failure_for
 from pd_connect.flow.pages import default_pages
 from pd_connect.platform.web import App, _RequestIds, parse_request
 
@@ -43,7 +44,7 @@ def test_parse_request_and_log_lines_carry_distinct_ids_for_repeated_events(log_
     assert parse_request(event).request_id != parse_request(event).request_id
 
     pages = default_pages()
-    app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference))
+    app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference), failure_for=failure_for)
     app.resolve(event)
     app.resolve(event)
     correlation_ids = [line.get("correlation_id") for line in log_lines.matching("connect flow failed")]

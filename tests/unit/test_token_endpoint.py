@@ -5,7 +5,8 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import responses
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import Reason, failure_for
+from pd_connect.oauth.errors import OAuthError
 from pd_connect.oauth.token_endpoint import InvalidClient, InvalidGrant, TokenEndpoint, exchange_code, refresh
 
 IDENTITY = "https://identity.pagerduty.com"
@@ -63,9 +64,9 @@ def test_failures_map_to_reasons(status, body, reason):
         responses.post(TOKEN_URL, status=status, body="<html>Bad gateway</html>", content_type="text/html")
     else:
         responses.post(TOKEN_URL, status=status, json=body)
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(OAuthError) as failure:
         exchange()
-    assert failure.value.reason is reason
+    assert failure_for(failure.value).reason is reason
     assert len(responses.calls) == 1  # never retried: the code is single-use
 
 
@@ -83,32 +84,32 @@ def test_invalid_client_and_invalid_grant_have_their_own_types():
 @responses.activate
 def test_unexpected_success_bodies_are_bad_responses(body):
     responses.post(TOKEN_URL, json=body)
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(OAuthError) as failure:
         exchange()
-    assert failure.value.reason is Reason.PAGERDUTY_BAD_RESPONSE
+    assert failure_for(failure.value).reason is Reason.PAGERDUTY_BAD_RESPONSE
 
 
 @responses.activate
 def test_timeout_is_a_timeout_and_not_retried():
     responses.post(TOKEN_URL, body=requests.Timeout())
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(OAuthError) as failure:
         exchange()
-    assert failure.value.reason is Reason.PAGERDUTY_TIMEOUT
+    assert failure_for(failure.value).reason is Reason.PAGERDUTY_TIMEOUT
     assert len(responses.calls) == 1
 
 
 @responses.activate
 def test_connection_error_is_unavailable():
     responses.post(TOKEN_URL, body=requests.ConnectionError())
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(OAuthError) as failure:
         exchange()
-    assert failure.value.reason is Reason.PAGERDUTY_UNAVAILABLE
+    assert failure_for(failure.value).reason is Reason.PAGERDUTY_UNAVAILABLE
 
 
 @responses.activate
 def test_failure_details_never_carry_the_secret_or_code():
     responses.post(TOKEN_URL, status=400, json={"error": "invalid_request", "error_description": "csecret the-code"})
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(OAuthError) as failure:
         exchange()
     assert "csecret" not in failure.value.detail and "the-code" not in failure.value.detail
 

@@ -1,8 +1,9 @@
 import re
 
 import pytest
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.flow.failures import ConnectFailure, Reason, failure_for
 from pd_connect.flow.pages import default_pages
+from pd_connect.platform.errors import BadRequest
 from pd_connect.platform.web import App, Response, parse_request
 
 SECURITY_HEADERS = ("Content-Security-Policy", "Referrer-Policy", "Cache-Control", "X-Content-Type-Options", "Strict-Transport-Security")
@@ -58,9 +59,9 @@ def test_query_values_are_decoded_and_repeated_ones_kept():
 
 def test_a_repeated_parameter_is_a_bad_request():
     request = parse_request(event(raw_query="state=a&state=b"))
-    with pytest.raises(ConnectFailure) as failure:
+    with pytest.raises(BadRequest) as failure:
         request.param("state")
-    assert failure.value.reason is Reason.BAD_REQUEST
+    assert failure_for(failure.value).reason is Reason.BAD_REQUEST
 
 
 def test_cookies_from_the_v2_cookies_list():
@@ -75,7 +76,7 @@ def test_cookies_from_a_cookie_header_when_no_list():
 
 def make_app():
     pages = default_pages()
-    app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference))
+    app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference), failure_for=failure_for)
 
     @app.get("/")
     def home(request):
@@ -147,7 +148,11 @@ def test_a_405_names_the_allowed_methods():
 
 def test_head_is_answered_only_where_the_route_allows_it():
     pages = default_pages()
-    app = App(render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference), elsewhere=("/callback",))
+    app = App(
+        render_failure=lambda failure, reference: pages.failure(failure.reason, reference=reference),
+        failure_for=failure_for,
+        elsewhere=("/callback",),
+    )
 
     @app.get("/", head=True)
     def home(request):

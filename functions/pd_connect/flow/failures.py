@@ -1,11 +1,16 @@
 """Why a flow can fail: a closed set of reasons, each mapped here (and only here) to a status
-code and the one sentence the user reads. Handlers raise `ConnectFailure(Reason.X)`; the web
-layer turns it into a page and one log line carrying the reason code.
+code and the one sentence the user reads. The flow raises `ConnectFailure(Reason.X)`; the other
+layers raise their own errors (oauth/, vault/, platform/ errors.py), which `failure_for` maps
+here; the web layer turns the failure into a page and one log line carrying the reason code.
 """
 
 from __future__ import annotations
 
 from enum import Enum
+
+from pd_connect.oauth import errors as oauth
+from pd_connect.platform import errors as platform
+from pd_connect.vault import errors as vault
 
 
 class Reason(Enum):
@@ -86,3 +91,34 @@ class ConnectFailure(Exception):
         self.cookies = cookies  # Set-Cookie values the failure page must carry (e.g. clear a binding)
         self.missing_scopes = missing_scopes  # SCOPES_NOT_GRANTED: what the page names
         self.allow = allow  # METHOD_NOT_ALLOWED: the methods the path does support
+
+
+# The one mapping from every layer's errors to what the user reads. Layers raise what happened;
+# only here does that become a status and a sentence.
+_REASONS: dict[type[Exception], Reason] = {
+    oauth.InvalidClient: Reason.CLIENT_REJECTED,
+    oauth.InvalidGrant: Reason.CODE_REJECTED,
+    oauth.PagerDutyTimeout: Reason.PAGERDUTY_TIMEOUT,
+    oauth.PagerDutyUnavailable: Reason.PAGERDUTY_UNAVAILABLE,
+    oauth.PagerDutyBadResponse: Reason.PAGERDUTY_BAD_RESPONSE,
+    vault.StoreUnavailable: Reason.DEPENDENCY_DOWN,
+    vault.TokensUnreadable: Reason.STORED_TOKENS_UNREADABLE,
+    platform.SecretUnavailable: Reason.DEPENDENCY_DOWN,
+    platform.SecretNotSet: Reason.SECRET_NOT_SET,
+    platform.SigningKeyNotConfigured: Reason.LINK_NOT_CONFIGURED,
+    platform.BadRequest: Reason.BAD_REQUEST,
+    platform.NotFound: Reason.NOT_FOUND,
+    platform.MethodNotAllowed: Reason.METHOD_NOT_ALLOWED,
+}
+
+
+def failure_for(error: Exception) -> ConnectFailure:
+    """The failure page's reason for any error a layer raised; anything else is UNEXPECTED, logged
+    by its type only (messages of third-party errors can quote request data)."""
+    if isinstance(error, ConnectFailure):
+        return error
+    for kind in type(error).__mro__:
+        reason = _REASONS.get(kind)
+        if reason is not None:
+            return ConnectFailure(reason, getattr(error, "detail", ""), allow=getattr(error, "allow", ()))
+    return ConnectFailure(Reason.UNEXPECTED, type(error).__name__)

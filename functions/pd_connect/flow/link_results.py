@@ -20,7 +20,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from pd_connect.vault import jws
+from pd_connect.platform import jws
 from pd_connect.vault.connections import ConnectionKey
 
 TYP = "pd-connect-result+jwt"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from pd_connect.flow.failures import ConnectFailure, Reason
 from pd_connect.flow.return_to import normalise_return_path
-from pd_connect.vault import jws
+from pd_connect.platform import jws
 
 TYP = "pd-connect-link+jwt"
 MAX_LIFETIME_SECONDS = 300

@@ -18,10 +18,10 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from pd_connect.flow.failures import Reason
-from pd_connect.flow.https_urls import https_origin
 from pd_connect.flow.page_templates import PageTemplates, load_page_templates
 from pd_connect.flow.permissions import describe
 from pd_connect.platform.config import Branding, Settings, is_loopback
+from pd_connect.platform.https_urls import https_origin
 from pd_connect.platform.web import Response
 
 DEFAULT_PRODUCT = "this app"

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import requests
 
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.oauth.errors import (
+    InvalidClient,
+    InvalidGrant,
+    PagerDutyBadResponse,
+    PagerDutyTimeout,
+    PagerDutyUnavailable,
+)
 from pd_connect.platform.observability import logger
 
 # Well under the code's 30 s life: connect 3 s, read 8 s.
@@ -31,20 +37,6 @@ class TokenSet:
 
     def __repr__(self) -> str:  # never print tokens, even in a debugger or a failing test
         return f"TokenSet(expires_at={self.expires_at}, scope={self.scope!r}, id_token={'yes' if self.id_token else 'no'})"
-
-
-class InvalidClient(ConnectFailure):
-    """The token endpoint rejected our client credentials (maybe the secret was rotated)."""
-
-    def __init__(self) -> None:
-        super().__init__(Reason.CLIENT_REJECTED, "token endpoint: invalid_client")
-
-
-class InvalidGrant(ConnectFailure):
-    """The code or refresh token is expired, used, revoked or not ours."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(Reason.CODE_REJECTED, detail)
 
 
 def exchange_code(
@@ -137,9 +129,9 @@ def _token_request(session: requests.Session, identity_url: str, form: dict, *, 
             f"{identity_url}/oauth/token", data=form, headers={"Accept": "application/json"}, timeout=TOKEN_TIMEOUT
         )
     except requests.Timeout:
-        raise ConnectFailure(Reason.PAGERDUTY_TIMEOUT, f"token {grant}: timeout") from None
+        raise PagerDutyTimeout(f"token {grant}: timeout") from None
     except requests.RequestException as error:
-        raise ConnectFailure(Reason.PAGERDUTY_UNAVAILABLE, f"token {grant}: {type(error).__name__}") from None
+        raise PagerDutyUnavailable(f"token {grant}: {type(error).__name__}") from None
     body = _json_object(response)
     if response.status_code != 200:
         error = str(body.get("error", "")) if body else ""
@@ -148,20 +140,20 @@ def _token_request(session: requests.Session, identity_url: str, form: dict, *, 
         if error == "invalid_grant":
             raise InvalidGrant(f"token {grant}: invalid_grant")
         if response.status_code >= 500 or response.status_code == 429:
-            raise ConnectFailure(Reason.PAGERDUTY_UNAVAILABLE, f"token {grant}: HTTP {response.status_code}")
+            raise PagerDutyUnavailable(f"token {grant}: HTTP {response.status_code}")
         detail = f"token {grant}: HTTP {response.status_code} {error or 'no error code'}"
-        raise ConnectFailure(Reason.PAGERDUTY_BAD_RESPONSE, detail[:200])
+        raise PagerDutyBadResponse(detail[:200])
     if body is None:
-        raise ConnectFailure(Reason.PAGERDUTY_BAD_RESPONSE, f"token {grant}: body is not a JSON object")
+        raise PagerDutyBadResponse(f"token {grant}: body is not a JSON object")
     access_token = body.get("access_token")
     refresh_token = body.get("refresh_token")
     if not isinstance(access_token, str) or not access_token or not isinstance(refresh_token, str) or not refresh_token:
-        raise ConnectFailure(Reason.PAGERDUTY_BAD_RESPONSE, f"token {grant}: tokens missing from response")
+        raise PagerDutyBadResponse(f"token {grant}: tokens missing from response")
     if str(body.get("token_type", "bearer")).lower() != "bearer":
-        raise ConnectFailure(Reason.PAGERDUTY_BAD_RESPONSE, f"token {grant}: unexpected token_type")
+        raise PagerDutyBadResponse(f"token {grant}: unexpected token_type")
     expires_in = body.get("expires_in")
     if not isinstance(expires_in, (int, float)) or isinstance(expires_in, bool) or expires_in <= 0:
-        raise ConnectFailure(Reason.PAGERDUTY_BAD_RESPONSE, f"token {grant}: expires_in missing or invalid")
+        raise PagerDutyBadResponse(f"token {grant}: expires_in missing or invalid")
     id_token = body.get("id_token")
     return TokenSet(
         access_token=access_token,

@@ -14,8 +14,8 @@ import json
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from pd_connect.flow.failures import ConnectFailure, Reason
 from pd_connect.platform import aws_clients
+from pd_connect.platform.errors import SecretNotSet, SecretUnavailable
 
 PLACEHOLDER = "REPLACE_WITH_PAGERDUTY_CLIENT_SECRET"  # what template.yaml creates the secret with
 
@@ -35,7 +35,7 @@ def secret_fields(secret_id: str, force_fetch: bool = False) -> dict | str:
         raw = _secrets().get(secret_id, force_fetch=force_fetch)
     except GetParameterError:
         # The message can quote the SDK error, never the value; log only that it failed.
-        raise ConnectFailure(Reason.DEPENDENCY_DOWN, "secretsmanager: get secret failed") from None
+        raise SecretUnavailable("secretsmanager: get secret failed") from None
     value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
     try:
         parsed = json.loads(value)
@@ -48,5 +48,5 @@ def client_secret(secret_id: str, *, force_fetch: bool = False) -> str:
     fields = secret_fields(secret_id, force_fetch)
     secret = fields.get("client_secret", "") if isinstance(fields, dict) else fields
     if not isinstance(secret, str) or not secret.strip() or secret == PLACEHOLDER:
-        raise ConnectFailure(Reason.SECRET_NOT_SET, "client secret is empty or still the placeholder")
+        raise SecretNotSet("client secret is empty or still the placeholder")
     return secret.strip()

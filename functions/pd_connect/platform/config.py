@@ -14,7 +14,7 @@ from functools import cache
 from typing import Mapping, NamedTuple
 from urllib.parse import urlsplit
 
-from pd_connect.flow.https_urls import https_origin
+from pd_connect.platform.https_urls import https_origin
 
 REAL_IDENTITY_URL = "https://identity.pagerduty.com"
 REAL_API_URL = {"US": "https://api.pagerduty.com", "EU": "https://api.eu.pagerduty.com"}

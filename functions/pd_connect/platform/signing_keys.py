@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pd_connect.flow.failures import ConnectFailure, Reason
 from pd_connect.platform import client_secret
-from pd_connect.vault.jws import MIN_KEY_BYTES
+from pd_connect.platform.errors import SigningKeyNotConfigured
+from pd_connect.platform.jws import MIN_KEY_BYTES
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,12 @@ def _usable(value: object) -> bool:
 
 
 def load_signing_keys(secret_id: str) -> SigningKeys:
-    """The keys in `secret_id`; ConnectFailure(LINK_NOT_CONFIGURED) when it holds no usable one."""
+    """The keys in `secret_id`; SigningKeyNotConfigured when it holds no usable one."""
     if not secret_id:
-        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "signing key secret id is not set")
+        raise SigningKeyNotConfigured("signing key secret id is not set")
     fields = client_secret.secret_fields(secret_id)
     current = fields.get("signing_key") if isinstance(fields, dict) else None
     if not _usable(current):
-        raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, f"signing_key missing or shorter than {MIN_KEY_BYTES} bytes")
+        raise SigningKeyNotConfigured(f"signing_key missing or shorter than {MIN_KEY_BYTES} bytes")
     previous = fields.get("previous_signing_key", "")
     return SigningKeys(current, previous if _usable(previous) else "")

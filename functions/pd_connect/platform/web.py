@@ -1,8 +1,9 @@
 """The HTTP edge: API Gateway HTTP API (payload 2.0) events in, responses out.
 
 A deliberately small router rather than Powertools' event handler: these functions serve three
-GET routes, and every import is cold start (see the benchmark). Security headers, the mapping of
-failures to pages, and the single log line per failure all live here, in one place.
+GET routes, and every import is cold start (see the benchmark). Security headers, failure pages
+and the single log line per failure all live here, in one place; which failure an error is, is
+the flow's to say (`failure_for`, flow/failures.py), given to the App by each handler.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.platform.errors import BadRequest, MethodNotAllowed, NotFound
 from pd_connect.platform.observability import logger, record_failure
 
 MAX_QUERY_LENGTH = 4096  # our parameters are short; anything longer is not from PagerDuty
@@ -53,7 +54,7 @@ class Request:
         if not values:
             return None
         if len(values) > 1:
-            raise ConnectFailure(Reason.BAD_REQUEST, f"repeated parameter {name}")
+            raise BadRequest(f"repeated parameter {name}")
         return values[0]
 
 
@@ -101,11 +102,11 @@ def _parse_query(event: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
         parsed = event.get("queryStringParameters") or {}
         return {str(k): (str(v),) for k, v in parsed.items()}
     if len(raw) > MAX_QUERY_LENGTH:
-        raise ConnectFailure(Reason.BAD_REQUEST, "query string too long")
+        raise BadRequest("query string too long")
     try:
         pairs = parse_qsl(raw, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:  # percent-encoded bytes that are not UTF-8 (%ff): nothing we sent
-        raise ConnectFailure(Reason.BAD_REQUEST, "query string is not UTF-8") from None
+        raise BadRequest("query string is not UTF-8") from None
     query: dict[str, list[str]] = {}
     for name, value in pairs:
         query.setdefault(name, []).append(value)
@@ -176,7 +177,8 @@ def new_reference() -> str:
 
 
 class App:
-    """Routes GET requests to functions; turns ConnectFailure (and anything unexpected) into pages.
+    """Routes GET requests to functions; turns every error into a failure page (`failure_for`:
+    error -> failure, with a `reason`, `detail`, `cookies` and `allow`).
 
     Every other path and method gets the 404/405 page (the template's `$default` route sends
     them here). HEAD is answered like GET only where GET changes nothing (`head=True`): a HEAD
@@ -184,10 +186,17 @@ class App:
     serve with GET, so that another method on them is a 405 rather than a 404.
     """
 
-    def __init__(self, render_failure: Callable[..., Response], *, elsewhere: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        render_failure: Callable[..., Response],
+        *,
+        failure_for: Callable[[Exception], Any],
+        elsewhere: tuple[str, ...] = (),
+    ) -> None:
         self._routes: dict[str, tuple[Route, tuple[str, ...]]] = {}
         self._elsewhere = elsewhere
         self._render_failure = render_failure  # (failure, *, reference) -> the failure page
+        self._failure_for = failure_for
 
     def get(self, path: str, *, head: bool = False) -> Callable[[Route], Route]:
         def register(route: Route) -> Route:
@@ -201,27 +210,25 @@ class App:
             request = parse_request(event)
             logger.set_correlation_id(request.request_id)
             response = self._route(request)(request)
-        except ConnectFailure as failure:
+        except Exception as error:  # noqa: BLE001 - the user gets a page, never a stack trace
+            failure = self._failure_for(error)
             response = self._fail(failure)
             if failure.cookies:
                 response = replace(response, cookies=response.cookies + failure.cookies)
-        except Exception as error:  # noqa: BLE001 - the user gets a page, never a stack trace
-            # Only the type: messages of third-party errors can quote request data.
-            response = self._fail(ConnectFailure(Reason.UNEXPECTED, type(error).__name__))
         return response.to_api_gateway()
 
     def _route(self, request: Request) -> Route:
         if request.path in self._routes:
             route, methods = self._routes[request.path]
         elif request.path in self._elsewhere and request.method != "GET":
-            raise ConnectFailure(Reason.METHOD_NOT_ALLOWED, request.method[:20], allow=("GET",))
+            raise MethodNotAllowed(request.method[:20], allow=("GET",))
         else:
-            raise ConnectFailure(Reason.NOT_FOUND, f"{request.method} {request.path[:100]}")
+            raise NotFound(f"{request.method} {request.path[:100]}")
         if request.method not in methods:
-            raise ConnectFailure(Reason.METHOD_NOT_ALLOWED, request.method[:20], allow=methods)
+            raise MethodNotAllowed(request.method[:20], allow=methods)
         return route
 
-    def _fail(self, failure: ConnectFailure) -> Response:
+    def _fail(self, failure: Any) -> Response:
         reason, reference = failure.reason, new_reference()
         log = logger.error if reason.status >= 500 else logger.warning
         log(

@@ -30,7 +30,7 @@ from pd_connect.client.confirmations import (
     default_confirmations,
 )
 from pd_connect.client.disconnect import REVOKE_IN_PAGERDUTY
-from pd_connect.flow.failures import ConnectFailure, Reason
+from pd_connect.platform.errors import PlatformError, SecretNotSet
 from pd_connect.platform.observability import logger, record_token_error
 from pd_connect.token_function.protocol import (
     ACTIONS,
@@ -49,6 +49,7 @@ from pd_connect.token_function.protocol import (
     token_answer,
 )
 from pd_connect.vault.connections import ConnectionKey
+from pd_connect.vault.errors import VaultError
 
 Confirmer = Callable[[str, str], ConnectionKey]  # (signed result, app user id) -> the confirmed key
 
@@ -118,7 +119,7 @@ def _as_error(exc: Exception) -> TokenFunctionError | None:
     if isinstance(exc, NeedsReauthorization):
         return TokenFunctionError(ErrorCode.NEEDS_REAUTHORIZATION, str(exc))
     if isinstance(exc, TokenRefreshFailed):
-        code = ErrorCode.NOT_CONFIGURED if exc.reason is Reason.SECRET_NOT_SET else ErrorCode.UNAVAILABLE
+        code = ErrorCode.NOT_CONFIGURED if isinstance(exc.cause, SecretNotSet) else ErrorCode.UNAVAILABLE
         return TokenFunctionError(code, str(exc))
     confirm_codes = {
         ResultRejected: ErrorCode.RESULT_REJECTED,
@@ -130,9 +131,9 @@ def _as_error(exc: Exception) -> TokenFunctionError | None:
     for confirm_error, code in confirm_codes.items():
         if isinstance(exc, confirm_error):
             return TokenFunctionError(code, str(exc))
-    if isinstance(exc, ConnectFailure):  # reading the index or deleting failed
-        code = ErrorCode.NOT_CONFIGURED if exc.reason is Reason.SECRET_NOT_SET else ErrorCode.UNAVAILABLE
-        return TokenFunctionError(code, f"{exc.reason.code} ({exc.detail})")
+    if isinstance(exc, (VaultError, PlatformError)):  # reading the index or deleting failed
+        code = ErrorCode.NOT_CONFIGURED if isinstance(exc, SecretNotSet) else ErrorCode.UNAVAILABLE
+        return TokenFunctionError(code, f"{type(exc).__name__} ({exc.detail})")
     return None
 
 

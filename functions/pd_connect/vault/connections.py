@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pd_connect.flow.failures import ConnectFailure, Reason
 from pd_connect.platform.aws_clients import error_code as _code
+from pd_connect.vault.errors import StoreUnavailable
 from pd_connect.vault.item_codec import Attributes, from_item, to_item
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
@@ -217,7 +217,7 @@ class ConnectionStore:
                 return
             except ClientError as error:
                 if _code(error) != "ConditionalCheckFailedException":
-                    raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb put connection: {_code(error)}") from None
+                    raise StoreUnavailable(f"dynamodb put connection: {_code(error)}") from None
                 old = error.response.get("Item")
                 if not old:
                     condition, values = "attribute_not_exists(pk)", None
@@ -229,7 +229,7 @@ class ConnectionStore:
                     condition, values = "token_version = :seen", {":seen": {"N": version}}
                 else:
                     condition, values = "attribute_exists(pk) AND attribute_not_exists(token_version)", None
-        raise ConnectFailure(Reason.DEPENDENCY_DOWN, "dynamodb put connection: kept conflicting")
+        raise StoreUnavailable("dynamodb put connection: kept conflicting")
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -341,7 +341,7 @@ class ConnectionStore:
         if result is None:
             # Only possible if our lease lapsed and someone else refreshed: PagerDuty's answer
             # to us is then for an already-rotated token. Say so; the caller re-reads.
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, "refresh lease lost before the write")
+            raise StoreUnavailable("refresh lease lost before the write")
         return new_version
 
     def release_lease(self, key: ConnectionKey, *, owner: str) -> None:
@@ -382,9 +382,9 @@ class ConnectionStore:
         except ClientError as error:
             if conditional_ok and _code(error) == "ConditionalCheckFailedException":
                 return None
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb {operation}: {_code(error)}") from None
+            raise StoreUnavailable(f"dynamodb {operation}: {_code(error)}") from None
         except BotoCoreError as error:
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb {operation}: {type(error).__name__}") from None
+            raise StoreUnavailable(f"dynamodb {operation}: {type(error).__name__}") from None
 
     def _put(self, item: dict, condition: str, values: dict | None) -> None:
         request = {
@@ -398,5 +398,5 @@ class ConnectionStore:
         try:
             self._client.put_item(**request)
         except BotoCoreError as error:
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb put connection: {type(error).__name__}") from None
+            raise StoreUnavailable(f"dynamodb put connection: {type(error).__name__}") from None
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pd_connect.flow.failures import ConnectFailure, Reason
 from pd_connect.platform.aws_clients import error_code as _code
+from pd_connect.vault.errors import StoreUnavailable, TokensUnreadable
 
 PURPOSE = "pagerduty-oauth-tokens"
 # KMS's answers for a ciphertext that does not match this record's context or our key.
@@ -47,7 +47,7 @@ class TokenCipher:
                 EncryptionContext=encryption_context(record_key),
             )
         except (ClientError, BotoCoreError) as error:
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"kms encrypt: {_code(error)}") from None
+            raise StoreUnavailable(f"kms encrypt: {_code(error)}") from None
         return result["CiphertextBlob"]
 
     def decrypt(self, record_key: str, ciphertext: bytes) -> StoredTokens:
@@ -60,10 +60,10 @@ class TokenCipher:
         except ClientError as error:
             if _code(error) in _NOT_THIS_RECORDS:
                 # KMS is up; the ciphertext belongs to another record or key (copied, tampered).
-                raise ConnectFailure(Reason.STORED_TOKENS_UNREADABLE, f"kms decrypt: {_code(error)}") from None
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"kms decrypt: {_code(error)}") from None
+                raise TokensUnreadable(f"kms decrypt: {_code(error)}") from None
+            raise StoreUnavailable(f"kms decrypt: {_code(error)}") from None
         except BotoCoreError as error:
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"kms decrypt: {_code(error)}") from None
+            raise StoreUnavailable(f"kms decrypt: {_code(error)}") from None
         data = json.loads(result["Plaintext"])
         return StoredTokens(access_token=data["access_token"], refresh_token=data["refresh_token"])
 

@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pd_connect.flow.failures import ConnectFailure, Reason
 from pd_connect.platform.aws_clients import error_code as _code
 from pd_connect.vault.connections import Connection, ConnectionKey, connection_item
+from pd_connect.vault.errors import StoreUnavailable
 from pd_connect.vault.item_codec import Attributes, to_item
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
@@ -109,9 +109,9 @@ class UnconfirmedConnectionStore:
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
                 return False
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb discard unconfirmed: {_code(error)}") from None
+            raise StoreUnavailable(f"dynamodb discard unconfirmed: {_code(error)}") from None
         except BotoCoreError as error:
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb discard unconfirmed: {type(error).__name__}") from None
+            raise StoreUnavailable(f"dynamodb discard unconfirmed: {type(error).__name__}") from None
         return True
 
     def _replace_connection(self, item: dict, result_id: str, now: int) -> bool:
@@ -139,19 +139,19 @@ class UnconfirmedConnectionStore:
                 return True
             except ClientError as error:
                 if _code(error) != "TransactionCanceledException":
-                    raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb confirm: {_code(error)}") from None
+                    raise StoreUnavailable(f"dynamodb confirm: {_code(error)}") from None
                 reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
                 if reasons[:1] == ["ConditionalCheckFailed"]:
                     return False  # confirmed or discarded by someone else just now
                 if reasons[1:2] != ["ConditionalCheckFailed"]:
-                    raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb confirm: cancelled {reasons}") from None
+                    raise StoreUnavailable(f"dynamodb confirm: cancelled {reasons}") from None
                 # the connection changed under us (a refresh, a reconnect): read it again
             except BotoCoreError as error:
-                raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb confirm: {type(error).__name__}") from None
-        raise ConnectFailure(Reason.DEPENDENCY_DOWN, "dynamodb confirm: kept conflicting")
+                raise StoreUnavailable(f"dynamodb confirm: {type(error).__name__}") from None
+        raise StoreUnavailable("dynamodb confirm: kept conflicting")
 
     def _call(self, operation: str, **request):
         try:
             return getattr(self._client, operation)(**request)
         except (ClientError, BotoCoreError) as error:
-            raise ConnectFailure(Reason.DEPENDENCY_DOWN, f"dynamodb {operation} unconfirmed: {_code(error)}") from None
+            raise StoreUnavailable(f"dynamodb {operation} unconfirmed: {_code(error)}") from None
