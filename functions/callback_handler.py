@@ -11,17 +11,13 @@ app's backend confirms for its own signed-in user (pd_connect.client.confirmatio
 
 import re
 import time
-from functools import partial
+from functools import cache, partial
 
 import requests
 from pd_connect.flow import browser_binding
 from pd_connect.flow.failures import ConnectFailure, Reason, failure_for
-from pd_connect.flow.link_results import LIFETIME_SECONDS as RESULT_LIFETIME_SECONDS
-from pd_connect.flow.link_results import QUERY_PARAMETER as RESULT_PARAMETER
-from pd_connect.flow.link_results import new_result_id, sign_result
 from pd_connect.flow.pages import load_pages
 from pd_connect.flow.pending_authorizations import PendingAuthorization, PendingAuthorizationStore
-from pd_connect.flow.return_to import return_url
 from pd_connect.oauth.current_user import PagerDutyApiError, PagerDutyUser, fetch_current_user
 from pd_connect.oauth.granted_scopes import missing_scopes
 from pd_connect.oauth.identity import Identity, identity_from_id_token
@@ -30,17 +26,14 @@ from pd_connect.platform import aws_clients
 from pd_connect.platform.client_secret import client_secret
 from pd_connect.platform.config import load_settings
 from pd_connect.platform.observability import instrumented, logger, record_connection
-from pd_connect.platform.signing_keys import load_signing_keys
 from pd_connect.platform.web import App, Request, Response, redirect
 from pd_connect.vault.connections import Connection, ConnectionKey, ConnectionStore
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
-from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
 
 settings = load_settings(handles_tokens=True)
 pending = PendingAuthorizationStore(aws_clients.dynamodb(), settings.table_name)
 cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
 connections = ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
-unconfirmed = UnconfirmedConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
 pages = load_pages(settings)  # a supplied template that cannot render fails here, at init
 http = requests.Session()  # connection reuse across warm invocations; holds no per-request data
 token_endpoint = TokenEndpoint(
@@ -117,6 +110,14 @@ def _finish(code: str, authorization: PendingAuthorization) -> Response:
 def _return_unconfirmed(connection: Connection, tokens: StoredTokens, return_to: str) -> Response:
     """A linked flow: store the connection unconfirmed and send the browser back to the app with
     the signed result its backend confirms. Always back to the app, never a welcome page."""
+    # Imported on the first linked flow, not at init: an anonymous callback's cold start never
+    # pays for them (make bench, "as Lambda runs it").
+    from pd_connect.flow.link_results import LIFETIME_SECONDS as RESULT_LIFETIME_SECONDS
+    from pd_connect.flow.link_results import QUERY_PARAMETER as RESULT_PARAMETER
+    from pd_connect.flow.link_results import new_result_id, sign_result
+    from pd_connect.flow.return_to import return_url
+    from pd_connect.platform.signing_keys import load_signing_keys
+
     if not settings.return_to_origin:
         raise ConnectFailure(Reason.LINK_NOT_CONFIGURED, "linked flows need RETURN_TO_ORIGIN")
     result_id = new_result_id()
@@ -127,9 +128,17 @@ def _return_unconfirmed(connection: Connection, tokens: StoredTokens, return_to:
         location = return_url(settings.return_to_origin, return_to or "/", **flags)
     except ValueError:
         raise ConnectFailure(Reason.LINK_INVALID, "return path refused when building the return URL") from None
-    unconfirmed.save(connection, tokens, result_id=result_id, expires_at=now + RESULT_LIFETIME_SECONDS)
+    _unconfirmed().save(connection, tokens, result_id=result_id, expires_at=now + RESULT_LIFETIME_SECONDS)
     # Only the allow-listed origin, a flag and the result: never a PagerDuty token or code.
     return redirect(location, status=303, cookies=CLEAR_BINDING)
+
+
+@cache
+def _unconfirmed():
+    """The unconfirmed-connection store, built on the first linked flow (same clients and cipher)."""
+    from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
+
+    return UnconfirmedConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
 
 
 def _exchange(code: str, authorization: PendingAuthorization) -> TokenSet:
