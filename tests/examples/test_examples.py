@@ -24,11 +24,6 @@ from tests.local_stack.support import REPOSITORY, StackProcess, free_port
 from tests.log_scan import scanned_popen
 
 EXAMPLES = REPOSITORY / "examples"
-# The linked flow's confirm step and signing-key secrets come with the security issue's landing.
-pytestmark = pytest.mark.skipif(
-    not (REPOSITORY / "functions" / "pd_connect" / "confirmations.py").exists(),
-    reason="the linked flow's confirm step (pd_connect/client/confirmations.py) is not on this branch yet",
-)
 BINDING_COOKIE = "__Host-pd-connect-binding"
 LINK_SIGNING_KEY = "local-LinkSigningKey"  # the secret's local physical name (<stack>-<LogicalId>)
 
