@@ -19,12 +19,10 @@ from pathlib import Path
 from botocore.exceptions import EndpointConnectionError
 from pd_connect.client.access_tokens import AccessTokens, NeedsReauthorization, TokenRefreshFailed
 from pd_connect.client.disconnect import REVOKE_IN_PAGERDUTY, disconnect
-from pd_connect.oauth.errors import OAuthError
 from pd_connect.platform import aws_clients
 from pd_connect.platform.config import ConfigError, load_settings
-from pd_connect.platform.errors import PlatformError
+from pd_connect.platform.errors import LayerError
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore, StoredConnection
-from pd_connect.vault.errors import VaultError
 from pd_connect.vault.token_cipher import TokenCipher
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -311,6 +309,6 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> int:
     except ConfigError as error:
         print(f"configuration: {error}", file=sys.stderr)
         return 2
-    except (VaultError, PlatformError, OAuthError) as error:
-        print(f"failed: {type(error).__name__} ({error.detail})", file=sys.stderr)
+    except LayerError as error:
+        print(f"failed: {error.described}", file=sys.stderr)
         return 5

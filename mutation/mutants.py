@@ -160,7 +160,7 @@ MUTANTS = (
            (("return ConnectFailure(Reason.UNEXPECTED, type(error).__name__)",
              'return ConnectFailure(Reason.UNEXPECTED, f"{type(error).__name__}: {error}")'),),
            WEB_TESTS + ("tests/unit/test_failure_mapping.py",), "third-party error messages quoting request data reach the logs"),
-    Mutant("layer-error-detail-in-its-message", "pd_connect/vault/errors.py",
+    Mutant("layer-error-detail-in-its-message", "pd_connect/platform/errors.py",
            (("super().__init__(type(self).__name__)", "super().__init__(detail)"),),
            ("tests/unit/test_failure_mapping.py",), "a logger that prints the exception prints the detail too"),
     Mutant("any-method-served", "pd_connect/platform/web.py",

@@ -37,7 +37,7 @@ def test_each_layer_error_has_its_reason_and_keeps_its_detail(error_class, reaso
 
 
 def test_every_concrete_layer_error_is_mapped():
-    bases = {oauth.OAuthError, vault.VaultError, platform.PlatformError}
+    bases = {platform.LayerError, oauth.OAuthError, vault.VaultError, platform.PlatformError}
     assert set(_every_error_class()) - bases == set(EXPECTED)
 
 
@@ -58,3 +58,9 @@ def test_anything_else_is_unexpected_and_named_by_its_type_only():
 def test_layer_errors_keep_their_detail_out_of_their_message():
     # A third-party logger that prints the exception must not print the detail.
     assert str(vault.StoreUnavailable("kms decrypt: AccessDeniedException")) == "StoreUnavailable"
+
+
+def test_every_layer_error_is_described_by_its_class_and_detail():
+    for error in (oauth.PagerDutyTimeout("token exchange: timeout"), vault.StoreUnavailable("kms encrypt: KMSInternalException")):
+        assert isinstance(error, platform.LayerError)
+    assert vault.StoreUnavailable("kms encrypt: X").described == "StoreUnavailable (kms encrypt: X)"

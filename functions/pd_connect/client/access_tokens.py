@@ -27,15 +27,15 @@ from functools import partial
 
 import requests
 
-from pd_connect.oauth.errors import InvalidGrant, OAuthError
+from pd_connect.oauth.errors import InvalidGrant
 from pd_connect.oauth.token_endpoint import TokenEndpoint
 from pd_connect.platform import aws_clients
 from pd_connect.platform.client_secret import client_secret
 from pd_connect.platform.config import Settings, load_settings
-from pd_connect.platform.errors import PlatformError
+from pd_connect.platform.errors import LayerError
 from pd_connect.platform.observability import logger, record_security_event
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore, StoredConnection
-from pd_connect.vault.errors import TokensUnreadable, VaultError
+from pd_connect.vault.errors import TokensUnreadable
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
 REFRESH_MARGIN_SECONDS = 300  # refresh when less than this is left: covers clock skew and a slow call
@@ -67,12 +67,7 @@ class TokenRefreshFailed(RuntimeError):
         self.cause = cause
 
 
-# What the layers below raise (AWS, KMS, Secrets Manager, PagerDuty): each becomes TokenRefreshFailed.
-_BELOW = (VaultError, PlatformError, OAuthError)
 
-
-def _named(error: Exception) -> str:
-    return f"{type(error).__name__} ({getattr(error, 'detail', '')})"
 
 
 @dataclass(frozen=True)
@@ -131,12 +126,12 @@ class AccessTokens:
         ConnectionNotFound, NeedsReauthorization and TokenRefreshFailed."""
         try:
             return self._get(key, reject_version)
-        except _BELOW as error:  # AWS failed reading, leasing or marking the record
+        except LayerError as error:  # AWS failed reading, leasing or marking the record
             if isinstance(error, TokensUnreadable):
                 # Not an outage: the record's ciphertext is not its own (copied or tampered).
                 logger.error("stored tokens do not match their record", extra={"connection": str(key), "reason": UNREADABLE})
                 record_security_event(UNREADABLE)
-            raise TokenRefreshFailed(f"{key}: {_named(error)}", error) from None
+            raise TokenRefreshFailed(f"{key}: {error.described}", error) from None
 
     def _get(self, key: ConnectionKey, reject_version: int | None) -> AccessToken:
         deadline = self._clock() + WAIT_SECONDS
@@ -186,20 +181,20 @@ class AccessTokens:
         except InvalidGrant:
             self._store.mark_needs_reauthorization(key, owner=owner, reason="invalid_grant on refresh")
             raise NeedsReauthorization(f"{key}: PagerDuty refused the refresh token (invalid_grant)") from None
-        except _BELOW as error:
+        except LayerError as error:
             self._store.release_lease(key, owner=owner)
             if record.connection.access_token_expires_at > self._clock():
                 return self._access_token(record)  # not expired yet: use it, refresh next time
-            raise TokenRefreshFailed(f"{key}: {_named(error)}", error) from None
+            raise TokenRefreshFailed(f"{key}: {error.described}", error) from None
         tokens = StoredTokens(new.access_token, new.refresh_token)
         try:
             version = self._store.store_refreshed(
                 key, version=record.token_version, owner=owner, tokens=tokens, expires_at=new.expires_at, scope=new.scope
             )
-        except _BELOW as error:
+        except LayerError as error:
             # The window described above: PagerDuty rotated, we could not write.
             self._store.release_lease(key, owner=owner)
-            raise TokenRefreshFailed(f"{key}: refreshed but not stored: {_named(error)}", error) from None
+            raise TokenRefreshFailed(f"{key}: refreshed but not stored: {error.described}", error) from None
         with self._lock:
             self._decrypted[key.pk] = (version, tokens)
         c = record.connection

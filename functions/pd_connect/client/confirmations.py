@@ -25,11 +25,10 @@ from collections.abc import Callable
 from pd_connect.flow.link_results import InvalidResult, LinkedResult, verify_result
 from pd_connect.flow.links import is_app_user_id
 from pd_connect.platform import aws_clients
-from pd_connect.platform.errors import PlatformError
+from pd_connect.platform.errors import LayerError
 from pd_connect.platform.observability import logger, record_security_event
 from pd_connect.platform.signing_keys import load_signing_keys
 from pd_connect.vault.connections import ConnectionKey
-from pd_connect.vault.errors import VaultError
 from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
 
 
@@ -75,8 +74,8 @@ class Confirmations:
                 self._refuse(linked, app_user_id)
             if not self._store.confirm(linked.jti, linked.connection):
                 raise ResultAlreadyUsed("this result was already used, or its connection expired")
-        except (VaultError, PlatformError) as error:  # the store or the signing key's secret failed
-            raise ConfirmationUnavailable(f"{type(error).__name__} ({error.detail})") from None
+        except LayerError as error:  # the store or the signing key's secret failed
+            raise ConfirmationUnavailable(error.described) from None
         logger.info("linked connection confirmed", extra={"connection": str(linked.connection)})
         return linked.connection
 

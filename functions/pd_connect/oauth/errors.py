@@ -4,11 +4,11 @@ never carries a code, token or secret."""
 
 from __future__ import annotations
 
+from pd_connect.platform.errors import LayerError
 
-class OAuthError(Exception):
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(type(self).__name__)  # the detail stays out of str(): third-party loggers print it
-        self.detail = detail
+
+class OAuthError(LayerError):
+    pass
 
 
 class InvalidClient(OAuthError):

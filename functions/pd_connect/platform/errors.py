@@ -5,10 +5,22 @@ requests the edge refuses before any handler runs. flow/failures.py maps these t
 from __future__ import annotations
 
 
-class PlatformError(Exception):
+class LayerError(Exception):
+    """The base of every layer's errors (oauth, vault, platform): what happened, by its class, and
+    a `detail` for the log line only."""
+
     def __init__(self, detail: str = "") -> None:
         super().__init__(type(self).__name__)  # the detail stays out of str(): third-party loggers print it
         self.detail = detail
+
+    @property
+    def described(self) -> str:
+        """The class and the detail, for a log line or a builder-facing message (never a secret)."""
+        return f"{type(self).__name__} ({self.detail})"
+
+
+class PlatformError(LayerError):
+    pass
 
 
 class SecretUnavailable(PlatformError):

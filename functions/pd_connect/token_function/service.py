@@ -30,7 +30,7 @@ from pd_connect.client.confirmations import (
     default_confirmations,
 )
 from pd_connect.client.disconnect import REVOKE_IN_PAGERDUTY
-from pd_connect.platform.errors import PlatformError, SecretNotSet
+from pd_connect.platform.errors import LayerError, SecretNotSet
 from pd_connect.platform.observability import logger, record_token_error
 from pd_connect.token_function.protocol import (
     ACTIONS,
@@ -49,7 +49,6 @@ from pd_connect.token_function.protocol import (
     token_answer,
 )
 from pd_connect.vault.connections import ConnectionKey
-from pd_connect.vault.errors import VaultError
 
 Confirmer = Callable[[str, str], ConnectionKey]  # (signed result, app user id) -> the confirmed key
 
@@ -131,9 +130,9 @@ def _as_error(exc: Exception) -> TokenFunctionError | None:
     for confirm_error, code in confirm_codes.items():
         if isinstance(exc, confirm_error):
             return TokenFunctionError(code, str(exc))
-    if isinstance(exc, (VaultError, PlatformError)):  # reading the index or deleting failed
+    if isinstance(exc, LayerError):  # reading the index or deleting failed
         code = ErrorCode.NOT_CONFIGURED if isinstance(exc, SecretNotSet) else ErrorCode.UNAVAILABLE
-        return TokenFunctionError(code, f"{type(exc).__name__} ({exc.detail})")
+        return TokenFunctionError(code, exc.described)
     return None
 
 

@@ -3,11 +3,11 @@ API (client/) turns them into its documented exceptions. `detail` is for the log
 
 from __future__ import annotations
 
+from pd_connect.platform.errors import LayerError
 
-class VaultError(Exception):
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(type(self).__name__)  # the detail stays out of str(): third-party loggers print it
-        self.detail = detail
+
+class VaultError(LayerError):
+    pass
 
 
 class StoreUnavailable(VaultError):
