@@ -17,13 +17,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from botocore.exceptions import EndpointConnectionError
-from pd_connect.client.access_tokens import AccessTokens, NeedsReauthorization, TokenRefreshFailed
+from pd_connect.client.access_tokens import NeedsReauthorization, TokenRefreshFailed
 from pd_connect.client.disconnect import REVOKE_IN_PAGERDUTY, disconnect
-from pd_connect.platform import aws_clients
-from pd_connect.platform.config import ConfigError, load_settings
+from pd_connect.container import Container
+from pd_connect.platform.config import ConfigError
 from pd_connect.platform.errors import LayerError
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore, StoredConnection
-from pd_connect.vault.token_cipher import TokenCipher
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -69,12 +68,6 @@ def _load_local_stack(directory: str) -> None:
     os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": settings.get("AWS_REGION", "us-east-1"), **settings})
 
 
-def _store() -> tuple[ConnectionStore, TokenCipher]:
-    settings = load_settings(handles_tokens=True)
-    cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
-    return ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher), cipher
-
-
 def printable(value: object) -> str:
     """Text safe for an operator's terminal. Names and e-mails come from PagerDuty profiles: an
     ANSI/OSC escape or a carriage return there could recolour, retitle or forge rows. Control,
@@ -107,7 +100,7 @@ def _print_table(rows: list[StoredConnection]) -> None:
 
 
 def cmd_list(args, out) -> int:
-    store, _ = _store()
+    store = args.container.connections
     if args.app_user:
         rows = store.find_by_app_user(args.app_user)  # one Query on the by_app_user index
         return _output_rows(rows, args, out)
@@ -138,7 +131,7 @@ def _find(store: ConnectionStore, key: ConnectionKey) -> StoredConnection | None
 
 
 def cmd_show(args, out) -> int:
-    store, _ = _store()
+    store = args.container.connections
     record = _find(store, args.key)
     if record is None:
         return 1
@@ -152,11 +145,11 @@ def cmd_show(args, out) -> int:
 
 
 def cmd_refresh(args, out) -> int:
-    store, cipher = _store()
+    store = args.container.connections
     record = _find(store, args.key)
     if record is None:
         return 1
-    tokens = AccessTokens(load_settings(handles_tokens=True), store, cipher)
+    tokens = args.container.access_tokens
     try:
         token = tokens.get(args.key, reject_version=record.token_version)
     except NeedsReauthorization as error:
@@ -174,7 +167,7 @@ def cmd_refresh(args, out) -> int:
 
 
 def cmd_delete(args, out) -> int:
-    store, _ = _store()
+    store = args.container.connections
     if not args.yes:
         print(f"refusing to delete {args.key} without --yes", file=sys.stderr)
         return 2
@@ -198,7 +191,7 @@ def cmd_replay_events(args, out) -> int:
     if not queue_url:
         print("replay-events needs --queue-url (the EventsDeadLetterQueueUrl output) or --stack", file=sys.stderr)
         return 2
-    bus = EventBus(aws_clients.events(), load_settings(handles_tokens=False).event_bus_name)
+    bus = EventBus(args.container.aws.events, args.container.settings.event_bus_name)
     report = replay_dead_letters(boto3.client("sqs"), boto3.client("dynamodbstreams"), bus, queue_url)
     result = {"replayed_batches": report.replayed_batches, "records": report.records, "kept": report.kept}
     if args.json:
@@ -292,13 +285,16 @@ def cmd_doctor(args, out) -> int:
     return 1 if failed else 0
 
 
-def main(argv: list[str] | None = None, out=sys.stdout) -> int:
+def main(argv: list[str] | None = None, out=sys.stdout, container: Container | None = None) -> int:
+    """Run one command. `container`: the wiring to use (default: one built from the environment,
+    after --stack or the local stack's state has filled it in)."""
     args = parser().parse_args(argv)
     try:
         if args.stack and args.run is not cmd_doctor:
             _load_stack(args.stack)
         elif args.local_state and not os.environ.get("TABLE_NAME"):
             _load_local_stack(args.local_state)
+        args.container = container or Container()
         return args.run(args, out)
     except NoLocalStack as error:
         print(error, file=sys.stderr)

@@ -7,8 +7,7 @@ The baseline is a process that imports boto3 and creates the same clients with t
 what any Python Lambda using these services pays anyway. The ratio is our own cost on top.
 
 - start:    import start_handler (its DynamoDB client is built at import)
-- callback: import callback_handler (DynamoDB and KMS clients at import) and build the Secrets
-            Manager provider the first request uses, so the client it holds is counted too
+- callback: import callback_handler (DynamoDB, KMS and Secrets Manager clients at import)
 
 Bytecode is controlled, not left to whatever __pycache__ folders exist: every child reads
 bytecode from one private pycache prefix that an untimed first run fills, so the figures are the
@@ -48,9 +47,7 @@ _CONFIG = 'Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard"
 INIT = {
     "start": "import start_handler",
     "callback": (
-        "import callback_handler\n"
-        "from pd_connect.platform import client_secret\n"
-        "client_secret._secrets()  # the Secrets Manager client the first request would build"
+        "import callback_handler  # its Secrets Manager client too: the callback builds it at init"
     ),
     "boto3_start": (
         f'import boto3\nfrom botocore.config import Config\nconfig = {_CONFIG}\nboto3.client("dynamodb", config=config)'

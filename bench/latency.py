@@ -121,12 +121,12 @@ def measure(requests_per_route: int) -> dict:
         os.environ.update(provision_in_this_process(load_template(REPOSITORY / "template.yaml"), secret))
         start = importlib.import_module("start_handler")
         callback = importlib.import_module("callback_handler")
-        from pd_connect.platform import aws_clients
+        from pd_connect.container import process_container
 
         from local.stack.lambda_runtime import LambdaContext
 
         pagerduty = FakePagerDuty()
-        callback.http.mount(PAGERDUTY, pagerduty)
+        process_container().http.mount(PAGERDUTY, pagerduty)  # the callback's session
         context = LambdaContext(
             function_name="bench",
             memory_limit_in_mb=512,
@@ -136,7 +136,8 @@ def measure(requests_per_route: int) -> dict:
             log_stream_name="bench",
             deadline_epoch_s=time.time() + 10**6,
         )
-        alone = _AwsAlone(aws_clients.dynamodb(), aws_clients.kms(), os.environ["TABLE_NAME"], os.environ["TOKEN_KEY_ID"])
+        aws = process_container().aws
+        alone = _AwsAlone(aws.dynamodb, aws.kms, os.environ["TABLE_NAME"], os.environ["TOKEN_KEY_ID"])
         seconds: dict[str, list[float]] = {
             "landing": [],
             "authorize": [],

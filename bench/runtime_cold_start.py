@@ -47,8 +47,8 @@ FLOORS = {
 }
 HANDLERS = {
     "start": ("StartFunction", "import start_handler"),
-    # the secret provider's Secrets Manager client is part of the callback's clients
-    "callback": ("CallbackFunction", "import callback_handler; from pd_connect.platform import client_secret; client_secret._secrets()"),
+    # the callback builds its Secrets Manager client (and the secret cache) at init
+    "callback": ("CallbackFunction", "import callback_handler"),
 }
 
 

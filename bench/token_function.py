@@ -64,8 +64,7 @@ def measure(requests_per_path: int) -> dict:
 
 def _measure(running, requests_per_path: int) -> dict:
     import boto3
-    from pd_connect.client.access_tokens import default_access_tokens
-    from pd_connect.platform import aws_clients
+    from pd_connect.container import process_container
     from pd_connect.token_function.client import TokenFunctionClient
     from pd_connect.vault.connections import ConnectionKey
 
@@ -80,7 +79,7 @@ def _measure(running, requests_per_path: int) -> dict:
     key = ConnectionKey.parse(key_text)
 
     token_handler = sys.modules["token_handler"]
-    library = default_access_tokens()
+    library = process_container().access_tokens  # the process's, as the token function's is
     lambda_client = boto3.client("lambda", endpoint_url=running.lambda_endpoint)
     remote_library = TokenFunctionClient(lambda_client, "TokenFunction")
     request = {"action": "get_token", "connection": key_text}
@@ -106,7 +105,7 @@ def _measure(running, requests_per_path: int) -> dict:
         "invoke_endpoint_library": library_through_endpoint,
     }
     kms_calls: Counter = Counter()
-    aws_clients.kms().meta.events.register("before-call.kms", lambda model, **_: kms_calls.update([model.name]))
+    process_container().aws.kms.meta.events.register("before-call.kms", lambda model, **_: kms_calls.update([model.name]))
     samples: dict[str, list[float]] = {name: [] for name in paths}
     for iteration in range(WARMUP + requests_per_path):
         if iteration == WARMUP:
@@ -134,12 +133,8 @@ def _only_connection_key(running) -> str:
 
 def _concurrent_refresh(running, key, standin: str) -> dict:
     """Expire the stored token, then 20 token-function containers ask for it at once."""
-    from pd_connect.client.access_tokens import AccessTokens
-    from pd_connect.platform import aws_clients
-    from pd_connect.platform.config import load_settings
-    from pd_connect.token_function.service import TokenService
-    from pd_connect.vault.connections import ConnectionStore
-    from pd_connect.vault.token_cipher import TokenCipher
+    from pd_connect.container import Container
+    from pd_connect.token_function.service import token_service
 
     running.aws.client("dynamodb").update_item(
         TableName=os.environ["TABLE_NAME"],
@@ -147,12 +142,7 @@ def _concurrent_refresh(running, key, standin: str) -> dict:
         UpdateExpression="SET access_token_expires_at = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
-    settings = load_settings(handles_tokens=True)
-    containers = []
-    for _ in range(CONCURRENT_CALLERS):
-        cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
-        tokens = AccessTokens(settings, ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher), cipher)
-        containers.append(TokenService(tokens))
+    containers = [token_service(Container()) for _ in range(CONCURRENT_CALLERS)]  # each its own clients and caches
     before = _refresh_calls(standin)
     barrier, answers, seconds = threading.Barrier(CONCURRENT_CALLERS), [], []
     lock = threading.Lock()

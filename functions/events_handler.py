@@ -5,16 +5,7 @@ failures reported, retries then the dead-letter queue). It can read the stream a
 one bus, nothing else: whatever happens here, the stored connections are untouched.
 """
 
-from pd_connect.events.change_stream import forward
-from pd_connect.events.event_bus import EventBus
-from pd_connect.platform import aws_clients
-from pd_connect.platform.config import load_settings
-from pd_connect.platform.observability import instrumented
+from pd_connect.container import process_container
+from pd_connect.events.change_stream import lambda_handler
 
-settings = load_settings(handles_tokens=False)
-bus = EventBus(aws_clients.events(), settings.event_bus_name)
-
-
-@instrumented
-def handler(event, context):
-    return forward(event.get("Records") or [], bus)
+handler = lambda_handler(process_container())  # wired once per container: settings and the bus

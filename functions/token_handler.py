@@ -7,12 +7,8 @@ builder's code needs neither. Wire format: pd_connect/token_function/protocol.py
 "Use connections from any backend".
 """
 
-from pd_connect.platform.observability import instrumented
-from pd_connect.token_function.service import default_token_service
+from pd_connect.container import process_container
+from pd_connect.token_function.service import lambda_handler
 
-service = default_token_service()  # wired once per container: clients, settings, token cache
-
-
-@instrumented
-def handler(event, context):
-    return service.answer(event)
+# Wired once per container (settings, clients, the token cache); a bad setting fails here, at init.
+handler = lambda_handler(process_container())

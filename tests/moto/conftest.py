@@ -1,15 +1,13 @@
 """moto-backed AWS for tests: the table, key and secret as template.yaml declares them."""
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
-from pd_connect.client import access_tokens, confirmations
-from pd_connect.platform import aws_clients, client_secret
-from pd_connect.platform.config import load_settings
+from pd_connect.container import Container, use
+from pd_connect.flow import callback_app, start_app
 
 from local.pagerduty_standin import RegisteredClient, StandIn
 from local.stack.provision import provision_in_this_process
@@ -80,7 +78,9 @@ def standin():
 
 
 @pytest.fixture
-def handlers(aws, standin, monkeypatch):
+def container(aws, standin, monkeypatch):
+    """A new container for this test (as a cold Lambda gets): the deployed environment, nothing
+    cached; the library's own functions (get_access_token, ...) use it too."""
     env = {
         "PD_CLIENT_ID": CLIENT_ID,
         "PD_SCOPES": "read",
@@ -96,8 +96,14 @@ def handlers(aws, standin, monkeypatch):
         "RETURN_TO_ORIGIN": APP_ORIGIN,
         "ALLOW_ANONYMOUS_CONNECT": "true",
     }
-    yield start_container(monkeypatch, env)
-    load_settings.cache_clear()
+    with use(new_container(monkeypatch, env)) as container:
+        yield container
+
+
+@pytest.fixture
+def handlers(container):
+    """The start and callback functions' Lambda handlers, wired from this test's container."""
+    return lambda_handlers(container)
 
 
 @pytest.fixture
@@ -105,23 +111,19 @@ def browser(handlers):
     return FlowDriver(*handlers, site=SITE)
 
 
+def new_container(monkeypatch, env: dict[str, str]) -> Container:
+    """A container as a new Lambda container builds it, with `env` added to the environment
+    (set in os.environ too: boto3, and the admin CLI, read it there)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Container()
+
+
+def lambda_handlers(container: Container):
+    """(start, callback): both functions' handlers as their modules wire them, from `container`."""
+    return start_app.lambda_handler(container), callback_app.lambda_handler(container)
 
 
 def start_container(monkeypatch, env: dict[str, str]):
-    """Both handlers as a new container imports them, with `env` added to the environment."""
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    fresh_container(monkeypatch)
-    start = importlib.reload(importlib.import_module("start_handler"))
-    callback = importlib.reload(importlib.import_module("callback_handler"))
-    return start.handler, callback.handler
-
-
-def fresh_container(monkeypatch):
-    """Forget everything a warm Lambda container would have cached."""
-    load_settings.cache_clear()
-    for cached in (aws_clients.dynamodb, aws_clients.kms, aws_clients.secretsmanager):
-        cached.cache_clear()
-    monkeypatch.setattr(client_secret, "_provider", None)
-    monkeypatch.setattr(access_tokens, "_default", None)
-    monkeypatch.setattr(confirmations, "_default", None)
+    """Both handlers of a new container, with `env` added to the environment."""
+    return lambda_handlers(new_container(monkeypatch, env))

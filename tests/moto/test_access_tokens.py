@@ -15,7 +15,7 @@ from pd_connect.client.access_tokens import (
     get_access_token,
 )
 from pd_connect.client.pagerduty_client import DEFAULT_WAIT_SECONDS, PagerDutyClient, RateLimited
-from pd_connect.platform.config import load_settings
+from pd_connect.container import process_container
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
 from pd_connect.vault.errors import TokensUnreadable
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
@@ -35,12 +35,14 @@ def connected(browser, aws):
 
 
 def make_tokens(aws, *, offset: float = 0.0, sleeps: list | None = None) -> AccessTokens:
-    settings = load_settings(handles_tokens=True)
+    """AccessTokens with its own token cache, in the handlers' container (the same secret cache)."""
+    container = process_container()
     cipher = TokenCipher(aws.kms, aws.key_id)
     return AccessTokens(
-        settings,
+        container.token_settings,
         ConnectionStore(aws.dynamodb, aws.table_name, cipher, clock=lambda: time.time() + offset),
         cipher,
+        container.secrets,
         clock=lambda: time.time() + offset,
         sleep=(sleeps.append if sleeps is not None else time.sleep),
     )

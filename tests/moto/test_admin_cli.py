@@ -16,9 +16,9 @@ def two_connections(browser, aws):
     return aws
 
 
-def run(*argv):
+def run(*argv, container=None):
     out = io.StringIO()
-    code = main(list(argv), out=out)
+    code = main(list(argv), out=out, container=container)
     return code, out.getvalue()
 
 
@@ -85,11 +85,8 @@ def test_malformed_key_is_a_usage_error(two_connections):
 
 
 def test_missing_configuration_names_the_setting(monkeypatch, capsys):
-    from pd_connect.platform.config import load_settings
-
     monkeypatch.delenv("TABLE_NAME", raising=False)
     monkeypatch.setenv("PD_CLIENT_ID", "x")
-    load_settings.cache_clear()
     assert run("list")[0] == 2
     assert "TABLE_NAME" in capsys.readouterr().err
 
@@ -124,7 +121,7 @@ def test_json_output_keeps_the_name_exact_but_escaped(hostile_profile):
 
 
 def test_list_reads_no_pending_authorizations_however_many_a_flood_left(two_connections, handlers):
-    from pd_connect.platform import aws_clients
+    from pd_connect.container import Container
 
     from tests.flow_driver import FlowDriver
 
@@ -134,11 +131,12 @@ def test_list_reads_no_pending_authorizations_however_many_a_flood_left(two_conn
     for _ in range(60):  # anonymous /authorize: one pending item each, kept 10 minutes
         flooder.authorize()
     scanned = []
-    aws_clients.dynamodb().meta.events.register(
+    admin = Container()
+    admin.aws.dynamodb.meta.events.register(
         "after-call.dynamodb.Scan", lambda parsed, **_: scanned.append(parsed.get("ScannedCount", 0))
     )
 
-    code, out = run("list", "--json", "--page-size", "1")
+    code, out = run("list", "--json", "--page-size", "1", container=admin)
 
     assert code == 0 and {r["key"] for r in json.loads(out)} == {"PACMEUS/PADA001", "PGLOBEX/PGRACE1"}
     assert sum(scanned) == 2 and len(scanned) <= 3

@@ -1,15 +1,15 @@
 """Branding and the builder's templates through both handlers, as a container starts them."""
 
-import importlib
 import re
 
 import pytest
+from pd_connect.flow import callback_app, start_app
 from pd_connect.flow.page_templates import PageTemplateError
 from pd_connect.platform.config import ConfigError
 
 from tests.flow_driver import FlowDriver, LambdaContext, http_event
 
-from .conftest import SITE, fresh_container, start_container
+from .conftest import SITE, new_container, start_container
 
 BRANDING = {
     "PRODUCT_NAME": "Acme Status",
@@ -60,18 +60,16 @@ def test_supplied_templates_are_used_by_both_functions(handlers, monkeypatch, tm
     assert '<div id="acme">' in callback(http_event(f"{SITE}/callback?error=access_denied"), LambdaContext())["body"]
 
 
-@pytest.mark.parametrize("module", ["start_handler", "callback_handler"])
-def test_a_supplied_template_that_cannot_render_fails_the_container_at_init(handlers, monkeypatch, tmp_path, module):
+@pytest.mark.parametrize("app", [start_app, callback_app], ids=["start", "callback"])
+def test_a_supplied_template_that_cannot_render_fails_the_container_at_init(handlers, monkeypatch, tmp_path, app):
     (tmp_path / "failure.html").write_text("<h1>$title</h1><p>$detail</p>", "utf-8")
-    monkeypatch.setenv("PAGE_TEMPLATES_DIR", str(tmp_path))
-    fresh_container(monkeypatch)
+    container = new_container(monkeypatch, {"PAGE_TEMPLATES_DIR": str(tmp_path)})
     with pytest.raises(PageTemplateError, match=r"failure\.html: \$detail is not a placeholder"):
-        importlib.reload(importlib.import_module(module))
+        app.lambda_handler(container)
 
 
 @pytest.mark.parametrize("name,value", [("LOGO_URL", "http://cdn.acme.example/logo.svg"), ("ACCENT_COLOR", "purple")])
 def test_a_malformed_branding_setting_fails_the_container_at_init_naming_it(handlers, monkeypatch, name, value):
-    monkeypatch.setenv(name, value)
-    fresh_container(monkeypatch)
+    container = new_container(monkeypatch, {name: value})
     with pytest.raises(ConfigError, match=name):
-        importlib.reload(importlib.import_module("start_handler"))
+        start_app.lambda_handler(container)

@@ -279,12 +279,11 @@ def test_no_secret_token_code_or_verifier_in_logs(browser, aws, log_lines):
         assert secret not in text
 
 
-def test_a_dependency_outage_keeps_the_cookie_so_a_reload_can_finish(browser, aws, monkeypatch):
-    import callback_handler
+def test_a_dependency_outage_keeps_the_cookie_so_a_reload_can_finish(browser, container, monkeypatch):
     from botocore.exceptions import ClientError
 
     callback_url = browser.decide_at_pagerduty(browser.authorize())
-    client, calls = callback_handler.pending._client, []
+    client, calls = container.aws.dynamodb, []  # the functions' client
     real_delete = client.delete_item
 
     def throttled_once(**request):
@@ -314,13 +313,13 @@ def test_a_forged_callback_opened_mid_flow_does_not_break_the_genuine_one(browse
 
 
 def test_a_4xx_after_consuming_the_pending_authorization_clears_the_cookie(browser, monkeypatch):
-    import callback_handler
+    from pd_connect.flow.callback_app import CallbackRoute
     from pd_connect.flow.failures import ConnectFailure, Reason
 
     def refuse(*args, **kwargs):
         raise ConnectFailure(Reason.LINK_INVALID, "refused after consuming")
 
-    monkeypatch.setattr(callback_handler, "_exchange", refuse)
+    monkeypatch.setattr(CallbackRoute, "_exchange", refuse)
     result = browser.callback(browser.decide_at_pagerduty(browser.authorize()))
     assert result["statusCode"] == 400 and result["cookies"][0].startswith(f"{COOKIE_NAME}=;")
     assert browser.binding is None

@@ -1,24 +1,19 @@
 """The callback compares the scopes PagerDuty granted with those requested: when some are
 missing, the user gets a page naming them, nothing usable is stored, and a metric counts it."""
 
-import importlib
 import json
 
 import pytest
 
 from tests.flow_driver import FlowDriver
 
-from .conftest import SITE, fresh_container, scan_all
+from .conftest import SITE, scan_all, start_container
 
 
 @pytest.fixture
 def asks_read_write(handlers, monkeypatch):
     """The deployment asks for `read write` (PagerDutyScopes); a fresh container reads it."""
-    monkeypatch.setenv("PD_SCOPES", "read write")
-    fresh_container(monkeypatch)
-    start = importlib.reload(importlib.import_module("start_handler"))
-    callback = importlib.reload(importlib.import_module("callback_handler"))
-    return FlowDriver(start.handler, callback.handler, site=SITE)
+    return FlowDriver(*start_container(monkeypatch, {"PD_SCOPES": "read write"}), site=SITE)
 
 
 def connections(aws):

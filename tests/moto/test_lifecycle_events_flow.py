@@ -6,7 +6,6 @@ and are replayed from it."""
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 from pathlib import Path
 
@@ -15,7 +14,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from pd_connect.client.disconnect import disconnect
+from pd_connect.container import Container
+from pd_connect.events import change_stream
 from pd_connect.events.event_bus import EventBus
+from pd_connect.platform.aws_clients import AwsClients
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
 from pd_connect.vault.token_cipher import TokenCipher
 
@@ -61,8 +63,7 @@ class EventPath:
         self.settings = StreamMappingSettings.from_properties(
             properties, function_name=spec.function_id, function_arn="arn:aws:lambda:us-east-1:123456789012:function:x"
         )
-        self.module = importlib.reload(importlib.import_module("events_handler"))
-        self.handler = self.module.handler
+        self.handler = change_stream.lambda_handler(Container())  # the events function's own container
         self.invocations: list[dict] = []
         self.mapping = StreamMapping(self.settings, self._invoke, client)
         self.queue_url = self.sqs.create_queue(QueueName="connection-events")["QueueUrl"]
@@ -79,7 +80,7 @@ class EventPath:
 
     def bus_down(self, monkeypatch) -> None:
         """EventBridge unreachable for the events function (as far as its boto3 client can tell)."""
-        monkeypatch.setattr(self.module, "bus", EventBus(Unreachable(), self.module.bus.name))
+        self.handler = change_stream.lambda_handler(Container(aws=AwsClients({"events": Unreachable()})))
 
     def _invoke(self, event: dict):
         self.invocations.append(event)

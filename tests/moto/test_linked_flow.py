@@ -1,7 +1,6 @@
 """Connecting on behalf of the builder's signed-in user: link tokens, the signed result the
 browser brings back, the confirm step, return paths, app-user lookups."""
 
-import importlib
 import io
 import json
 import threading
@@ -9,7 +8,6 @@ import time
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from pd_connect.client import access_tokens
 from pd_connect.client.access_tokens import AmbiguousConnection, ConnectionNotFound, get_access_token
 from pd_connect.client.confirmations import (
     AppUserMismatch,
@@ -22,7 +20,6 @@ from pd_connect.client.confirmations import (
 from pd_connect.client.pagerduty_client import PagerDutyClient
 from pd_connect.flow.link_results import LIFETIME_SECONDS, sign_result
 from pd_connect.flow.links import create_link, sign_link
-from pd_connect.platform.config import load_settings
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
 from pd_connect.vault.token_cipher import TokenCipher
 from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
@@ -30,7 +27,7 @@ from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
 from admin.cli import main as admin
 from tests.flow_driver import FlowDriver, LambdaContext, http_event
 
-from .conftest import APP_ORIGIN, LINK_SIGNING_KEY, RESULT_SIGNING_KEY, SITE, scan_all
+from .conftest import APP_ORIGIN, LINK_SIGNING_KEY, RESULT_SIGNING_KEY, SITE, scan_all, start_container
 
 
 def link(app_user="app-user-1", return_to=None, key=LINK_SIGNING_KEY, **kwargs) -> str:
@@ -256,27 +253,21 @@ def test_a_request_refused_for_another_reason_does_not_spend_its_link(browser, h
 
 @pytest.mark.parametrize("return_to", ["/back", None])
 def test_a_link_needs_an_allow_listed_origin_to_return_to(browser, monkeypatch, return_to):
-    monkeypatch.setenv("RETURN_TO_ORIGIN", "")
-    load_settings.cache_clear()
-    start = importlib.reload(importlib.import_module("start_handler"))
-    driver = FlowDriver(start.handler, browser.callback_handler, site=SITE)
+    start, _ = start_container(monkeypatch, {"RETURN_TO_ORIGIN": ""})
+    driver = FlowDriver(start, browser.callback_handler, site=SITE)
     assert failure_reason(driver.authorize_result(link("u1", return_to))) == "link_not_configured"
 
 
 def test_the_start_function_cannot_verify_links_with_the_result_key(aws, browser, monkeypatch):
     """One secret per purpose: pointing the start function at another secret breaks links."""
-    monkeypatch.setenv("LINK_SIGNING_KEY_ID", aws.result_key_id)
-    load_settings.cache_clear()
-    start = importlib.reload(importlib.import_module("start_handler"))
-    driver = FlowDriver(start.handler, browser.callback_handler, site=SITE)
+    start, _ = start_container(monkeypatch, {"LINK_SIGNING_KEY_ID": aws.result_key_id})
+    driver = FlowDriver(start, browser.callback_handler, site=SITE)
     assert failure_reason(driver.authorize_result(link("u1"))) == "link_invalid"
 
 
 def test_with_anonymous_connections_off_a_link_is_required(aws, browser, monkeypatch):
-    monkeypatch.setenv("ALLOW_ANONYMOUS_CONNECT", "false")
-    load_settings.cache_clear()
-    start = importlib.reload(importlib.import_module("start_handler"))
-    driver = FlowDriver(start.handler, browser.callback_handler, site=SITE)
+    start, _ = start_container(monkeypatch, {"ALLOW_ANONYMOUS_CONNECT": "false"})
+    driver = FlowDriver(start, browser.callback_handler, site=SITE)
     assert failure_reason(driver.authorize_result()) == "link_required"
     assert driver.authorize_result(link("u1"))["statusCode"] == 302
 
@@ -322,7 +313,6 @@ def test_a_pending_linked_flow_is_not_a_connection_of_the_app_user(browser, aws)
 
 def test_lookup_by_app_user_never_scans(browser, aws, monkeypatch):
     connect_and_confirm(browser, "alice")
-    monkeypatch.setattr(access_tokens, "_default", None)
 
     def refuse(*args, **kwargs):
         raise AssertionError("scan")

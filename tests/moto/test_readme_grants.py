@@ -6,7 +6,6 @@ from pathlib import Path
 
 from pd_connect.client.access_tokens import get_access_token
 from pd_connect.client.pagerduty_client import PagerDutyClient
-from pd_connect.platform import aws_clients
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -17,15 +16,15 @@ def documented_grants() -> set[str]:
     return set(re.findall(r"`((?:dynamodb|kms|secretsmanager):[A-Za-z]+)`", section.split("```", 1)[0]))
 
 
-def record_calls(calls: set[str]) -> None:
+def record_calls(calls: set[str], container) -> None:
     def hook(model, **_):
         calls.add(f"{model.service_model.signing_name}:{model.name}")
 
-    for client in (aws_clients.dynamodb(), aws_clients.kms(), aws_clients.secretsmanager()):
+    for client in (container.aws.dynamodb, container.aws.kms, container.aws.secretsmanager):
         client.meta.events.register("before-call.*.*", hook)
 
 
-def test_every_call_of_a_lookup_by_app_user_with_a_refresh_is_granted_in_the_readme(browser, aws):
+def test_every_call_of_a_lookup_by_app_user_with_a_refresh_is_granted_in_the_readme(browser, aws, container):
     from urllib.parse import parse_qs, quote, urlsplit
 
     from pd_connect.client.confirmations import confirm_connection
@@ -41,7 +40,7 @@ def test_every_call_of_a_lookup_by_app_user_with_a_refresh_is_granted_in_the_rea
         UpdateExpression="SET access_token_expires_at = :now", ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
     )
     calls: set[str] = set()
-    record_calls(calls)
+    record_calls(calls, container)  # the library's clients: this process's container
 
     assert get_access_token(app_user_id="alice")
     assert PagerDutyClient(app_user_id="alice").get("/users/me").status_code == 200

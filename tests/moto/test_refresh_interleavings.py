@@ -11,7 +11,7 @@ import time
 
 import pytest
 from pd_connect.client.access_tokens import AccessTokens
-from pd_connect.platform.config import load_settings
+from pd_connect.container import process_container
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
 from pd_connect.vault.errors import StoreUnavailable
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
@@ -47,7 +47,8 @@ def record(aws):
 
 def provider(aws, store: ConnectionStore, clock, sleeps: list) -> AccessTokens:
     """One process's AccessTokens (its own cache), over the given store."""
-    return AccessTokens(load_settings(handles_tokens=True), store, cipher(aws), clock=clock, sleep=sleeps.append)
+    container = process_container()  # the handlers' settings and secret cache
+    return AccessTokens(container.token_settings, store, cipher(aws), container.secrets, clock=clock, sleep=sleeps.append)
 
 
 class ActsFirstBeforeLeasing(ConnectionStore):

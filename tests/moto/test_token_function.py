@@ -4,23 +4,26 @@ moto and the PagerDuty stand-in (the connection is made by the real start and ca
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
+import os
 import threading
 import time
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 from pd_connect.client.access_tokens import AccessTokens, ConnectionNotFound, NeedsReauthorization
+from pd_connect.container import Container, use
 from pd_connect.flow.links import sign_link
-from pd_connect.platform import aws_clients
-from pd_connect.platform.config import load_settings
+from pd_connect.platform.aws_clients import AwsClients
+from pd_connect.platform.client_secret import Secrets
+from pd_connect.platform.config import settings_from
 from pd_connect.token_function.client import TokenFunctionClient
 from pd_connect.token_function.protocol import MAX_REQUEST_BYTES
-from pd_connect.token_function.service import TokenService
+from pd_connect.token_function.service import TokenService, lambda_handler
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
 from pd_connect.vault.token_cipher import TokenCipher
 
@@ -34,13 +37,12 @@ ERROR_FIELDS = {"ok", "error", "message", "retryable"}
 
 @pytest.fixture
 def token_function(handlers, aws):
-    """The token function's handler in a fresh container (environment from the handlers fixture),
-    with every KMS call it makes counted."""
+    """The token function's handler in a container of its own (environment from the handlers
+    fixture), with every KMS call it makes counted."""
+    container = Container()
     kms_calls: list[str] = []
-    aws_clients.kms().meta.events.register("before-call.kms", lambda model, **_: kms_calls.append(model.name))
-    module = importlib.reload(importlib.import_module("token_handler"))
-    module.kms_calls = kms_calls
-    return module
+    container.aws.kms.meta.events.register("before-call.kms", lambda model, **_: kms_calls.append(model.name))
+    return SimpleNamespace(handler=lambda_handler(container), kms_calls=kms_calls, container=container)
 
 
 def invoke(token_function, event) -> dict:
@@ -58,10 +60,11 @@ def users_me(standin, answer: dict) -> int:
 
 def service(aws, *, offset: float = 0.0) -> TokenService:
     """A token function container of its own (own caches), its clock `offset` seconds ahead."""
-    settings = load_settings(handles_tokens=True)
+    settings = settings_from(os.environ, handles_tokens=True)
     cipher = TokenCipher(aws.kms, aws.key_id)
     clock = lambda: time.time() + offset  # noqa: E731
-    return TokenService(AccessTokens(settings, ConnectionStore(aws.dynamodb, aws.table_name, cipher, clock=clock), cipher, clock=clock))
+    store = ConnectionStore(aws.dynamodb, aws.table_name, cipher, clock=clock)
+    return TokenService(AccessTokens(settings, store, cipher, Secrets(aws.secretsmanager), clock=clock))
 
 
 def linked(browser, app_user: str, login: str = "PADA001", *, confirm: bool = True) -> dict:
@@ -159,9 +162,6 @@ def test_the_client_secret_still_a_placeholder_is_not_configured(aws, browser, s
         SecretId=aws.secret_id,
         SecretString=json.dumps({"client_secret": "REPLACE_WITH_PAGERDUTY_CLIENT_SECRET", "link_signing_key": LINK_SIGNING_KEY}),
     )
-    from pd_connect.platform import client_secret
-
-    client_secret._provider = None  # a new container reads the secret afresh
     answer = service(aws, offset=LIFETIME + 1).answer({"action": "get_token", "connection": KEY})
 
     assert (answer["error"], answer["retryable"]) == ("not_configured", False)
@@ -170,7 +170,7 @@ def test_the_client_secret_still_a_placeholder_is_not_configured(aws, browser, s
 def test_dynamodb_failing_is_unavailable_and_names_no_token(token_function, browser, monkeypatch):
     browser.connect(login="PADA001")
     error = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem")
-    monkeypatch.setattr(aws_clients.dynamodb(), "get_item", lambda **_: (_ for _ in ()).throw(error))
+    monkeypatch.setattr(token_function.container.aws.dynamodb, "get_item", lambda **_: (_ for _ in ()).throw(error))
     answer = invoke(token_function, {"action": "get_token", "connection": KEY})
 
     assert (answer["error"], answer["retryable"]) == ("unavailable", True)
@@ -320,7 +320,7 @@ def test_an_unexpected_failure_is_internal_error_without_its_message_or_a_stack_
 ):
     browser.connect(login="PADA001")
     leaked = "pdus+_0this-must-never-reach-the-caller"
-    monkeypatch.setattr(token_function.service._store, "find", lambda key: (_ for _ in ()).throw(RuntimeError(leaked)))
+    monkeypatch.setattr(token_function.container.connections, "find", lambda key: (_ for _ in ()).throw(RuntimeError(leaked)))
     answer = invoke(token_function, {"action": "get_token", "connection": KEY})
 
     assert set(answer) == ERROR_FIELDS and (answer["error"], answer["retryable"]) == ("internal_error", True)
@@ -354,12 +354,8 @@ def library_without_grants(token_function, monkeypatch):
     for name in ("TABLE_NAME", "TOKEN_KEY_ID", "CLIENT_SECRET_ID", "PD_CLIENT_ID"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("PD_CONNECT_TOKEN_FUNCTION", "TokenFunction")
-    monkeypatch.setattr(aws_clients, "lambda_", lambda: fake)
-    from pd_connect.token_function import client
-
-    monkeypatch.setattr(client, "_clients", {})
-    load_settings.cache_clear()
-    return fake
+    with use(Container(aws=AwsClients({"lambda": fake}))):
+        yield fake
 
 
 def test_with_the_setting_get_access_token_and_pagerduty_client_use_the_token_function(
@@ -369,9 +365,9 @@ def test_with_the_setting_get_access_token_and_pagerduty_client_use_the_token_fu
     from pd_connect.client.pagerduty_client import PagerDutyClient
 
     result = returned_result(linked(browser, "user-42", confirm=False))
-    from pd_connect.token_function.client import default_token_function_client
+    from pd_connect.container import process_container
 
-    confirmed = default_token_function_client("TokenFunction").confirm(result, "user-42")  # through the library
+    confirmed = process_container().token_function("TokenFunction").confirm(result, "user-42")  # through the library
     token = get_access_token(app_user_id="user-42")
     me = PagerDutyClient(app_user_id="user-42").get("/users/me")
 

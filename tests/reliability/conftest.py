@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, settings
 
 from local.pagerduty_standin import RegisteredClient, StandIn
-from tests.moto.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, aws, browser, handlers, template  # noqa: F401 - fixtures reused as they are
+from tests.moto.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, aws, browser, container, handlers, template  # noqa: F401 - fixtures reused as they are
 
 from .support import FUZZ_EXAMPLES, FUZZ_REACH, AwsFaults
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +22,9 @@ FUZZ_EXAMPLES: Counter[str] = Counter()
 FUZZ_REACH: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
 
-def record_saves(monkeypatch) -> list:
-    """The keys the callback's ConnectionStore saves from now on (it is wrapped to note them)."""
-    store = sys.modules["callback_handler"].connections
+def record_saves(monkeypatch, container) -> list:
+    """The keys the callback's ConnectionStore (in `container`) saves from now on (it is wrapped to note them)."""
+    store = container.connections
     original, saved = store.save, []
 
     def save(connection, tokens):

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from pd_connect.flow.failures import Reason, failure_for
-from pd_connect.platform import aws_clients
+from pd_connect.platform.aws_clients import AwsClients
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
 from pd_connect.vault.errors import StoreUnavailable
 
@@ -57,7 +57,7 @@ def silent_endpoint(monkeypatch):
 
 
 def test_an_endpoint_that_never_answers_gets_three_attempts_then_a_dependency_down(silent_endpoint):
-    client = aws_clients.dynamodb.__wrapped__()  # a new client, configured as in every function
+    client = AwsClients().dynamodb  # a new client, configured as in every function
     store = ConnectionStore(client, "connections", cipher=None)
 
     with pytest.raises(StoreUnavailable) as failure:
@@ -69,7 +69,7 @@ def test_an_endpoint_that_never_answers_gets_three_attempts_then_a_dependency_do
 
 def test_the_functions_clients_are_configured_for_a_waiting_user():
     # What the test above exercises, as configured: short timeouts, standard retries, 3 attempts.
-    config = aws_clients.dynamodb.__wrapped__().meta.config
+    config = AwsClients().dynamodb.meta.config
     assert (config.connect_timeout, config.read_timeout, config.retries) == (
         2,
         3,

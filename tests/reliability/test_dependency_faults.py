@@ -4,15 +4,14 @@ pending state left reusable when it should not be."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import sys
 from urllib.parse import quote
 
 import pytest
 import requests
+from pd_connect.container import Container
+from pd_connect.flow import callback_app
 from pd_connect.flow.links import sign_link
-from pd_connect.platform import aws_clients
 
 from tests.moto.conftest import LINK_SIGNING_KEY
 
@@ -119,11 +118,11 @@ def test_a_token_endpoint_timeout_is_a_502_and_is_not_retried(browser, standin, 
     }
 
 
-def test_an_unreachable_token_endpoint_is_a_502(browser, standin, aws, monkeypatch):
-    callback_module = sys.modules["callback_handler"]
-    closed_port = dataclasses.replace(callback_module.token_endpoint, identity_url="http://127.0.0.1:9")
+def test_an_unreachable_token_endpoint_is_a_502(browser, standin, aws, container):
     callback_url = consented(browser)
-    monkeypatch.setattr(callback_module, "token_endpoint", closed_port)
+    # The same AWS, and a token endpoint on a closed port (the authorize page was the stand-in's).
+    closed_port = Container({**container.environ, "PD_IDENTITY_URL": "http://127.0.0.1:9"}, aws=container.aws)
+    browser.callback_handler = callback_app.lambda_handler(closed_port)
 
     result = browser.callback(callback_url)
 
@@ -218,11 +217,11 @@ DYNAMODB_ERRORS = [
 
 @pytest.mark.parametrize("error", [*DYNAMODB_ERRORS, READ_TIMEOUT])
 def test_a_dynamodb_fault_that_passes_within_the_clients_retries_is_invisible_to_the_user(
-    browser, standin, aws, aws_faults, error
+    browser, standin, aws, aws_faults, error, container
 ):
-    pending_write = aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("pending"), times=1)
-    consume = aws_faults.fail(aws_clients.dynamodb(), "delete_item", error, times=ATTEMPTS - 1)
-    connection_write = aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("connection"), times=1)
+    pending_write = aws_faults.fail(container.aws.dynamodb, "put_item", error, when=item_kind("pending"), times=1)
+    consume = aws_faults.fail(container.aws.dynamodb, "delete_item", error, times=ATTEMPTS - 1)
+    connection_write = aws_faults.fail(container.aws.dynamodb, "put_item", error, when=item_kind("connection"), times=1)
 
     result = browser.connect(login=ADA)
 
@@ -238,8 +237,8 @@ def test_a_dynamodb_fault_that_passes_within_the_clients_retries_is_invisible_to
 
 
 @pytest.mark.parametrize("error", ["AccessDeniedException", "ResourceNotFoundException"])
-def test_a_dynamodb_error_that_cannot_pass_is_not_retried(browser, aws, aws_faults, error):
-    fault = aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("pending"))
+def test_a_dynamodb_error_that_cannot_pass_is_not_retried(browser, aws, aws_faults, error, container):
+    fault = aws_faults.fail(container.aws.dynamodb, "put_item", error, when=item_kind("pending"))
 
     result = browser.authorize_result()
 
@@ -251,9 +250,9 @@ def test_a_dynamodb_error_that_cannot_pass_is_not_retried(browser, aws, aws_faul
     )
 
 
-def test_a_kms_timeout_once_is_retried_and_the_connection_stored(browser, standin, aws, aws_faults):
+def test_a_kms_timeout_once_is_retried_and_the_connection_stored(browser, standin, aws, aws_faults, container):
     callback_url = consented(browser)
-    fault = aws_faults.fail(aws_clients.kms(), "encrypt", READ_TIMEOUT, times=1)
+    fault = aws_faults.fail(container.aws.kms, "encrypt", READ_TIMEOUT, times=1)
 
     result = browser.callback(callback_url)
 
@@ -261,8 +260,8 @@ def test_a_kms_timeout_once_is_retried_and_the_connection_stored(browser, standi
 
 
 @pytest.mark.parametrize("error", DYNAMODB_ERRORS)
-def test_authorize_with_the_pending_write_failing_is_a_503_and_starts_nothing(browser, standin, aws, aws_faults, error):
-    fault = aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("pending"))
+def test_authorize_with_the_pending_write_failing_is_a_503_and_starts_nothing(browser, standin, aws, aws_faults, error, container):
+    fault = aws_faults.fail(container.aws.dynamodb, "put_item", error, when=item_kind("pending"))
 
     result = browser.authorize_result()
 
@@ -277,9 +276,9 @@ def test_authorize_with_the_pending_write_failing_is_a_503_and_starts_nothing(br
 
 
 @pytest.mark.parametrize("error", DYNAMODB_ERRORS)
-def test_callback_with_the_consume_failing_is_a_503_and_exchanges_nothing(browser, standin, aws, aws_faults, error):
+def test_callback_with_the_consume_failing_is_a_503_and_exchanges_nothing(browser, standin, aws, aws_faults, error, container):
     callback_url = consented(browser)
-    aws_faults.fail(aws_clients.dynamodb(), "delete_item", error)
+    aws_faults.fail(container.aws.dynamodb, "delete_item", error)
 
     result = browser.callback(callback_url)
 
@@ -293,10 +292,10 @@ def test_callback_with_the_consume_failing_is_a_503_and_exchanges_nothing(browse
     }
 
 
-def test_a_consume_that_failed_left_the_state_whole_for_its_binding(browser, standin, aws, aws_faults):
+def test_a_consume_that_failed_left_the_state_whole_for_its_binding(browser, standin, aws, aws_faults, container):
     callback_url = consented(browser)
     cookies = dict(browser.cookies)
-    aws_faults.fail(aws_clients.dynamodb(), "delete_item", "ProvisionedThroughputExceededException", times=ATTEMPTS)
+    aws_faults.fail(container.aws.dynamodb, "delete_item", "ProvisionedThroughputExceededException", times=ATTEMPTS)
     browser.callback(callback_url)
     browser.cookies.update(cookies)  # as the browser held them before the failure, whatever it set
 
@@ -313,10 +312,10 @@ def test_a_consume_that_failed_left_the_state_whole_for_its_binding(browser, sta
 
 @pytest.mark.parametrize("error", DYNAMODB_ERRORS)
 def test_callback_with_the_connection_write_failing_is_a_503_and_stores_nothing(
-    browser, standin, aws, aws_faults, error
+    browser, standin, aws, aws_faults, error, container
 ):
     callback_url = consented(browser)
-    aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("connection"))
+    aws_faults.fail(container.aws.dynamodb, "put_item", error, when=item_kind("connection"))
 
     result = browser.callback(callback_url)
 
@@ -330,10 +329,10 @@ def test_callback_with_the_connection_write_failing_is_a_503_and_stores_nothing(
 
 
 @pytest.mark.parametrize("error", ["ProvisionedThroughputExceededException", CONNECTION_ERROR])
-def test_a_reconnect_whose_write_fails_keeps_the_previous_connection(browser, aws, aws_faults, error):
+def test_a_reconnect_whose_write_fails_keeps_the_previous_connection(browser, aws, aws_faults, error, container):
     assert browser.connect(login=ADA)["statusCode"] == 200
     (before,) = connections(aws)
-    aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("connection"))
+    aws_faults.fail(container.aws.dynamodb, "put_item", error, when=item_kind("connection"))
 
     assert browser.connect(login=ADA)["statusCode"] == 503
 
@@ -341,9 +340,9 @@ def test_a_reconnect_whose_write_fails_keeps_the_previous_connection(browser, aw
 
 
 @pytest.mark.parametrize("error", ["ThrottlingException", CONNECTION_ERROR])
-def test_a_link_whose_nonce_write_fails_is_a_503_and_can_be_used_again(browser, aws, aws_faults, error):
+def test_a_link_whose_nonce_write_fails_is_a_503_and_can_be_used_again(browser, aws, aws_faults, error, container):
     link = "link=" + quote(sign_link(LINK_SIGNING_KEY, "app-user-1"))
-    aws_faults.fail(aws_clients.dynamodb(), "put_item", error, when=item_kind("link_nonce"), times=attempts(error))
+    aws_faults.fail(container.aws.dynamodb, "put_item", error, when=item_kind("link_nonce"), times=attempts(error))
 
     failed = browser.authorize_result(link)
     retried = browser.authorize_result(link)
@@ -363,12 +362,12 @@ KMS_ERRORS = [
 ]
 
 
-def test_a_5xx_after_the_state_was_spent_keeps_the_binding_so_another_tab_still_finishes(browser, standin, aws, aws_faults):
+def test_a_5xx_after_the_state_was_spent_keeps_the_binding_so_another_tab_still_finishes(browser, standin, aws, aws_faults, container):
     # Two tabs in one browser share its binding; an outage in one must not end the other's flow.
     other_tab = consented(browser)
     failing_tab = consented(browser)
     binding = browser.binding
-    aws_faults.fail(aws_clients.kms(), "encrypt", "KMSInternalException", times=ATTEMPTS)
+    aws_faults.fail(container.aws.kms, "encrypt", "KMSInternalException", times=ATTEMPTS)
 
     failed = browser.callback(failing_tab)
 
@@ -389,9 +388,9 @@ def test_a_5xx_after_the_state_was_spent_keeps_the_binding_so_another_tab_still_
 
 
 @pytest.mark.parametrize("error", KMS_ERRORS)
-def test_callback_with_kms_encrypt_failing_is_a_503_and_stores_nothing(browser, standin, aws, aws_faults, error):
+def test_callback_with_kms_encrypt_failing_is_a_503_and_stores_nothing(browser, standin, aws, aws_faults, error, container):
     callback_url = consented(browser)
-    fault = aws_faults.fail(aws_clients.kms(), "encrypt", error)
+    fault = aws_faults.fail(container.aws.kms, "encrypt", error)
 
     result = browser.callback(callback_url)
 
@@ -406,19 +405,19 @@ def test_callback_with_kms_encrypt_failing_is_a_503_and_stores_nothing(browser, 
 
 
 @pytest.mark.parametrize("error", KMS_ERRORS)
-def test_a_reconnect_failing_at_kms_leaves_the_previous_record_untouched(browser, aws, aws_faults, error):
+def test_a_reconnect_failing_at_kms_leaves_the_previous_record_untouched(browser, aws, aws_faults, error, container):
     assert browser.connect(login=ADA)["statusCode"] == 200
     (before,) = connections(aws)
-    aws_faults.fail(aws_clients.kms(), "encrypt", error)
+    aws_faults.fail(container.aws.kms, "encrypt", error)
 
     assert browser.connect(login=ADA)["statusCode"] == 503
 
     assert connections(aws) == [before]
 
 
-def test_a_reconnect_failing_at_kms_leaves_the_previous_tokens_decryptable_and_valid(browser, standin, aws, aws_faults):
+def test_a_reconnect_failing_at_kms_leaves_the_previous_tokens_decryptable_and_valid(browser, standin, aws, aws_faults, container):
     assert browser.connect(login=ADA)["statusCode"] == 200
-    aws_faults.fail(aws_clients.kms(), "encrypt", "KMSInternalException")
+    aws_faults.fail(container.aws.kms, "encrypt", "KMSInternalException")
     browser.connect(login=ADA)
 
     (item,) = connections(aws)
@@ -438,9 +437,9 @@ SECRETS_MANAGER_ERRORS = [
 
 
 @pytest.mark.parametrize("error", SECRETS_MANAGER_ERRORS)
-def test_callback_without_the_client_secret_is_a_503_and_exchanges_nothing(browser, standin, aws, aws_faults, error):
+def test_callback_without_the_client_secret_is_a_503_and_exchanges_nothing(browser, standin, aws, aws_faults, error, container):
     callback_url = consented(browser)
-    fault = aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", error)
+    fault = aws_faults.fail(container.aws.secretsmanager, "get_secret_value", error)
 
     result = browser.callback(callback_url)
 
@@ -454,9 +453,9 @@ def test_callback_without_the_client_secret_is_a_503_and_exchanges_nothing(brows
     }
 
 
-def test_a_warm_container_connects_through_a_secrets_manager_outage(browser, aws, aws_faults):
+def test_a_warm_container_connects_through_a_secrets_manager_outage(browser, aws, aws_faults, container):
     assert browser.connect(login=ADA)["statusCode"] == 200  # the secret is now cached in the container
-    fault = aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", "ThrottlingException")
+    fault = aws_faults.fail(container.aws.secretsmanager, "get_secret_value", "ThrottlingException")
 
     result = browser.connect(login=ADA)
 
@@ -464,9 +463,9 @@ def test_a_warm_container_connects_through_a_secrets_manager_outage(browser, aws
 
 
 @pytest.mark.parametrize("error", ["AccessDeniedException", "ThrottlingException"])
-def test_a_link_is_not_spent_while_its_signing_key_cannot_be_read(browser, aws, aws_faults, error):
+def test_a_link_is_not_spent_while_its_signing_key_cannot_be_read(browser, aws, aws_faults, error, container):
     link = "link=" + quote(sign_link(LINK_SIGNING_KEY, "app-user-1"))
-    aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", error, times=attempts(error))
+    aws_faults.fail(container.aws.secretsmanager, "get_secret_value", error, times=attempts(error))
 
     failed = browser.authorize_result(link)
     retried = browser.authorize_result(link)

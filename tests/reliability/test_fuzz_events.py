@@ -172,9 +172,9 @@ def test_the_start_handler_answers_any_event_properly(handlers, standin):
     answers_properly()
 
 
-def test_the_callback_handler_answers_any_event_properly(handlers, standin, monkeypatch):
+def test_the_callback_handler_answers_any_event_properly(handlers, container, standin, monkeypatch):
     start, callback = handlers
-    stored = record_saves(monkeypatch)
+    stored = record_saves(monkeypatch, container)
     browser = FlowDriver(start, callback, site=SITE)
     states = [query_of(browser.authorize())["state"] for _ in range(20)]  # live, for this browser's binding
 

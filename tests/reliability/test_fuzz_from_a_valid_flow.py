@@ -14,7 +14,6 @@ a redirect means one state stored and only to PagerDuty; anything else stores an
 
 from __future__ import annotations
 
-import sys
 from urllib.parse import quote, urlsplit
 
 from hypothesis import given, settings
@@ -22,6 +21,7 @@ from hypothesis import strategies as st
 from pd_connect.flow.browser_binding import COOKIE_NAME
 from pd_connect.flow.link_nonces import LinkNonceStore
 from pd_connect.flow.links import sign_link
+from pd_connect.flow.pending_authorizations import PendingAuthorizationStore
 from pd_connect.platform.errors import BadRequest
 from pd_connect.platform.web import parse_request
 
@@ -160,10 +160,10 @@ def what_the_handler_saw(event: dict) -> tuple[str | None, str | None]:
 
 
 def test_the_callback_answers_mutations_of_a_valid_flow_properly_and_exchanges_only_for_its_browser(
-    handlers, standin, aws, monkeypatch
+    handlers, container, standin, aws, monkeypatch
 ):
     start, callback = handlers
-    stored = record_saves(monkeypatch)
+    stored = record_saves(monkeypatch, container)
 
     # A third of the profile's count: each example is a whole flow (two stand-in pages, an exchange).
     @settings(max_examples=max(1, settings.default.max_examples // 3))
@@ -215,7 +215,7 @@ def test_the_start_handler_answers_mutations_of_a_valid_start_properly_and_spend
 ):
     start, callback = handlers
     signed = iter(range(10**6))
-    issued, spent = counted(monkeypatch, sys.modules["start_handler"].pending, "issue"), counted(monkeypatch, LinkNonceStore, "spend")
+    issued, spent = counted(monkeypatch, PendingAuthorizationStore, "issue"), counted(monkeypatch, LinkNonceStore, "spend")
 
     @settings(max_examples=max(1, settings.default.max_examples // 3))
     @given(changes=mutations(names=("link",)), linked=st.booleans(), returning=st.booleans())

@@ -10,10 +10,9 @@ import pytest
 import requests
 from pd_connect.client.access_tokens import LEASE_SECONDS, AccessTokens, NeedsReauthorization, TokenRefreshFailed
 from pd_connect.client.pagerduty_client import PagerDutyClient
+from pd_connect.container import Container
 from pd_connect.flow.failures import Reason, failure_for
 from pd_connect.oauth.token_endpoint import TOKEN_TIMEOUT
-from pd_connect.platform import aws_clients
-from pd_connect.platform.config import load_settings
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
 
@@ -35,16 +34,20 @@ class Library:
     """The token library as another Lambda holds it: its own clients, its own clock."""
 
     def __init__(self, aws, offset: float) -> None:
-        # Clients of its own, configured as every function's (retries, timeouts): not the cached ones.
-        self.dynamodb = aws_clients.dynamodb.__wrapped__()
-        self.kms = aws_clients.kms.__wrapped__()
+        # A container of its own: clients configured as every function's (retries, timeouts), and
+        # its own secret cache.
+        self.container = Container()
+        self.dynamodb = self.container.aws.dynamodb
+        self.kms = self.container.aws.kms
 
         def clock() -> float:
             return time.time() + offset
 
         cipher = TokenCipher(self.kms, aws.key_id)
         store = ConnectionStore(self.dynamodb, aws.table_name, cipher, clock=clock)
-        self.tokens = AccessTokens(load_settings(handles_tokens=True), store, cipher, clock=clock, sleep=lambda _: None)
+        self.tokens = AccessTokens(
+            self.container.token_settings, store, cipher, self.container.secrets, clock=clock, sleep=lambda _: None
+        )
 
     def get(self, key: ConnectionKey = ADA, **kwargs):
         return self.tokens.get(key, **kwargs)
@@ -260,10 +263,10 @@ def test_secrets_manager_failing_during_a_refresh_calls_no_one_and_keeps_the_rec
     connected, standin, aws_faults, monkeypatch, error
 ):
     before = record(connected)
-    monkeypatch.setattr("pd_connect.platform.client_secret._provider", None)  # a cold container: the secret is not cached
-    aws_faults.fail(aws_clients.secretsmanager(), "get_secret_value", error)
+    library = Library(connected, EXPIRED)  # a cold container: the secret is not cached
+    aws_faults.fail(library.container.aws.secretsmanager, "get_secret_value", error)
 
     with pytest.raises(TokenRefreshFailed):
-        Library(connected, EXPIRED).get()
+        library.get()
 
     assert (standin.calls["token_refresh"], record(connected)) == (0, before)

@@ -24,19 +24,22 @@ import time
 import uuid
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import requests
 
+from pd_connect.container import process_container
 from pd_connect.oauth.errors import InvalidGrant
 from pd_connect.oauth.token_endpoint import TokenEndpoint
-from pd_connect.platform import aws_clients
-from pd_connect.platform.client_secret import client_secret
-from pd_connect.platform.config import Settings, load_settings
+from pd_connect.platform.config import Settings
 from pd_connect.platform.errors import LayerError
 from pd_connect.platform.observability import logger, record_security_event
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore, StoredConnection
 from pd_connect.vault.errors import TokensUnreadable
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
+
+if TYPE_CHECKING:
+    from pd_connect.platform.client_secret import Secrets
 
 REFRESH_MARGIN_SECONDS = 300  # refresh when less than this is left: covers clock skew and a slow call
 LEASE_SECONDS = 20  # longer than a refresh call can take (token timeout is 3 + 8 s)
@@ -85,13 +88,14 @@ class AccessToken:
 
 
 class AccessTokens:
-    """Reads, decrypts and refreshes tokens. Thread-safe; one per container is enough."""
+    """Reads, decrypts and refreshes tokens. Thread-safe; one per container (pd_connect.container)."""
 
     def __init__(
         self,
         settings: Settings,
         store: ConnectionStore,
         cipher: TokenCipher,
+        secrets: Secrets,
         session: requests.Session | None = None,
         clock=time.time,
         sleep=time.sleep,
@@ -102,7 +106,7 @@ class AccessTokens:
             session or requests.Session(),
             settings.identity_url,
             settings.client_id,
-            partial(client_secret, settings.client_secret_id),
+            partial(secrets.client_secret, settings.client_secret_id),
             clock,
         )
         self._clock = clock
@@ -201,35 +205,6 @@ class AccessTokens:
         return AccessToken(tokens.access_token, version, c.api_base, c.region, new.expires_at, new.scope or c.scopes, key)
 
 
-_default: AccessTokens | None = None
-_default_lock = threading.Lock()
-
-
-def default_access_tokens() -> AccessTokens:
-    """The container's AccessTokens, configured from the environment (see README)."""
-    global _default  # container-level: clients and the decrypted-token cache, no request data
-    with _default_lock:
-        if _default is None:
-            settings = load_settings(handles_tokens=True)
-            cipher = TokenCipher(aws_clients.kms(), settings.token_key_id)
-            store = ConnectionStore(aws_clients.dynamodb(), settings.table_name, cipher)
-            _default = AccessTokens(settings, store, cipher)
-        return _default
-
-
-def default_token_source():
-    """What the library's functions get tokens from: the token function when
-    PD_CONNECT_TOKEN_FUNCTION names it (no table, key or secret grants needed), else the table."""
-    from pd_connect.platform.config import token_function_name
-
-    function = token_function_name()
-    if function:
-        from pd_connect.token_function.client import default_token_function_client
-
-        return default_token_function_client(function)
-    return default_access_tokens()
-
-
 def resolve_key(
     store: ConnectionStore, key: ConnectionKey | str | None = None, *, app_user_id: str = "", account_id: str = ""
 ) -> ConnectionKey:
@@ -252,5 +227,5 @@ def get_access_token(key: ConnectionKey | str | None = None, *, app_user_id: str
     Name the connection by `key` ("ACCOUNT_ID/USER_ID[/APP_USER_ID]" or a ConnectionKey), or by
     `app_user_id` (your own user, from a linked flow; add `account_id` if they connected several).
     Raises ConnectionNotFound, AmbiguousConnection, NeedsReauthorization or TokenRefreshFailed."""
-    tokens = default_token_source()
+    tokens = process_container().token_source
     return tokens.get(tokens.resolve(key, app_user_id=app_user_id, account_id=account_id)).token

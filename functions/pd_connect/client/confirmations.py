@@ -17,17 +17,14 @@ secret. No KMS: the tokens were encrypted for the final record when they were st
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable
 
+from pd_connect.container import process_container
 from pd_connect.flow.link_results import InvalidResult, LinkedResult, verify_result
 from pd_connect.flow.links import is_app_user_id
-from pd_connect.platform import aws_clients
 from pd_connect.platform.errors import LayerError
 from pd_connect.platform.observability import logger, record_security_event
-from pd_connect.platform.signing_keys import load_signing_keys
 from pd_connect.vault.connections import ConnectionKey
 from pd_connect.vault.unconfirmed_connections import UnconfirmedConnectionStore
 
@@ -102,25 +99,7 @@ class Confirmations:
         raise AppUserMismatch("the result names another app user; the connection was discarded")
 
 
-_default: Confirmations | None = None
-_default_lock = threading.Lock()
-
-
-def default_confirmations() -> Confirmations:
-    """Wired once per container from TABLE_NAME and RESULT_SIGNING_KEY_ID."""
-    global _default  # container-level: the client and the secret's cache, no request data
-    with _default_lock:
-        if _default is None:
-            table = os.environ.get("TABLE_NAME", "").strip()
-            secret_id = os.environ.get("RESULT_SIGNING_KEY_ID", "").strip()
-            if not table or not secret_id:
-                raise RuntimeError("confirm_connection needs TABLE_NAME and RESULT_SIGNING_KEY_ID (README: Security)")
-            store = UnconfirmedConnectionStore(aws_clients.dynamodb(), table)
-            _default = Confirmations(store, lambda: load_signing_keys(secret_id).for_verifying)
-        return _default
-
-
 def confirm_connection(result: str, app_user_id: str) -> ConnectionKey:
     """Confirm the linked flow whose `pagerduty_result` came back to your app, for the user signed
     in to this request. Returns the connection's key; raises a ConfirmationError subclass."""
-    return default_confirmations().confirm(result, app_user_id)
+    return process_container().confirmations.confirm(result, app_user_id)

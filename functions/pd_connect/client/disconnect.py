@@ -6,10 +6,8 @@ the grant itself is revoked by the user (or, for every user at once, by the app'
 
 from __future__ import annotations
 
-from pd_connect.platform import aws_clients
-from pd_connect.platform.config import load_settings, token_function_name
+from pd_connect.container import process_container
 from pd_connect.vault.connections import ConnectionKey, ConnectionStore
-from pd_connect.vault.token_cipher import TokenCipher
 
 REVOKE_IN_PAGERDUTY = (
     "This app's copy of the PagerDuty tokens is deleted. PagerDuty has no API to revoke them: to "
@@ -23,13 +21,9 @@ def disconnect(key: ConnectionKey | str, store: ConnectionStore | None = None) -
     """Delete the stored connection; True if one existed. Show REVOKE_IN_PAGERDUTY to the user."""
     if isinstance(key, str):
         key = ConnectionKey.parse(key)
-    if store is None and token_function_name():  # PD_CONNECT_TOKEN_FUNCTION: no table grants here
-        from pd_connect.token_function.client import default_token_function_client
-
-        return default_token_function_client(token_function_name()).disconnect(key)
-    if store is None:
-        settings = load_settings(handles_tokens=True)
-        store = ConnectionStore(
-            aws_clients.dynamodb(), settings.table_name, TokenCipher(aws_clients.kms(), settings.token_key_id)
-        )
-    return store.delete(key)
+    if store is not None:
+        return store.delete(key)
+    container = process_container()
+    if container.token_function_name:  # PD_CONNECT_TOKEN_FUNCTION: no table grants here
+        return container.token_function().disconnect(key)
+    return container.connections.delete(key)

@@ -12,7 +12,8 @@ import time
 
 import requests
 
-from pd_connect.client.access_tokens import AccessTokens, default_token_source
+from pd_connect.client.access_tokens import AccessTokens
+from pd_connect.container import process_container
 from pd_connect.oauth.current_user import ACCEPT_V2, API_TIMEOUT
 from pd_connect.vault.connections import ConnectionKey
 
@@ -37,7 +38,7 @@ class PagerDutyClient:
         sleep=time.sleep,
     ) -> None:
         """Name the connection by `key`, or by your `app_user_id` (see get_access_token)."""
-        self._tokens = access_tokens or default_token_source()  # the table, or the token function
+        self._tokens = access_tokens or process_container().token_source  # the table, or the token function
         self.key = self._tokens.resolve(key, app_user_id=app_user_id, account_id=account_id)
         self._session = session or requests.Session()
         self._sleep = sleep

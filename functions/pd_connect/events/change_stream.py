@@ -9,12 +9,15 @@ loses one silently and never touches the table (this side can only read the stre
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pd_connect.events.event_bus import EventBus
 from pd_connect.events.lifecycle_events import EventType, StreamChange, UnreadableRecord, classify
-from pd_connect.platform.observability import logger, record_stream_outcome
+from pd_connect.platform.observability import instrumented, logger, record_stream_outcome
+
+if TYPE_CHECKING:
+    from pd_connect.container import Container
 
 
 def forward(records: Iterable[Mapping[str, Any]], bus: EventBus) -> dict[str, list[dict[str, str]]]:
@@ -52,3 +55,14 @@ def forward(records: Iterable[Mapping[str, Any]], bus: EventBus) -> dict[str, li
         ),
     )
     return {"batchItemFailures": [{"itemIdentifier": stop_at}] if stop_at else []}
+
+
+def lambda_handler(container: Container) -> Callable[[Any, Any], dict[str, list[dict[str, str]]]]:
+    """The events function's Lambda handler: the stream's batches onto the container's bus."""
+    bus = EventBus(container.aws.events, container.settings.event_bus_name)
+
+    @instrumented
+    def handler(event, context):
+        return forward(event.get("Records") or [], bus)
+
+    return handler

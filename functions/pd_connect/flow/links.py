@@ -17,7 +17,6 @@ Format: JWS compact, HS256 (RFC 7515/7519), any JWT library mints it (README has
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import time
@@ -102,9 +101,10 @@ def create_link(app_user_id: str, return_to: str | None = None, *, lifetime: int
     names; your backend needs secretsmanager:GetSecretValue on it, and nothing else).
 
     Send the user's browser to `<LandingUrl>authorize?link=<token>` within `lifetime` seconds."""
-    from pd_connect.platform.signing_keys import load_signing_keys
+    from pd_connect.container import process_container
 
-    secret_id = os.environ.get("LINK_SIGNING_KEY_ID", "").strip()
+    container = process_container()
+    secret_id = container.environ.get("LINK_SIGNING_KEY_ID", "").strip()
     if not secret_id:
         raise RuntimeError("LINK_SIGNING_KEY_ID is not set: the stack's LinkSigningKeyArn output names the secret")
-    return sign_link(load_signing_keys(secret_id).current, app_user_id, return_to, lifetime=lifetime)
+    return sign_link(container.signing_keys(secret_id).current, app_user_id, return_to, lifetime=lifetime)

@@ -10,43 +10,41 @@ It holds nothing else: the link and result signing keys have secrets of their ow
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from pd_connect.platform import aws_clients
 from pd_connect.platform.errors import SecretNotSet, SecretUnavailable
 
 PLACEHOLDER = "REPLACE_WITH_PAGERDUTY_CLIENT_SECRET"  # what template.yaml creates the secret with
 
-_provider: SecretsProvider | None = None
 
+class Secrets:
+    """The container's secrets: one Powertools provider, and so one cache, per container
+    (pd_connect.container); it holds no per-request data."""
 
-def _secrets() -> SecretsProvider:
-    global _provider  # one provider (and its cache) per container; holds no per-request data
-    if _provider is None:
-        _provider = SecretsProvider(boto3_client=aws_clients.secretsmanager())
-    return _provider
+    def __init__(self, secretsmanager: Any) -> None:
+        self._provider = SecretsProvider(boto3_client=secretsmanager)
 
+    def fields(self, secret_id: str, *, force_fetch: bool = False) -> dict | str:
+        """A secret's JSON object (or its text when it is not one), through the container's cache."""
+        try:
+            raw = self._provider.get(secret_id, force_fetch=force_fetch)
+        except GetParameterError:
+            # The message can quote the SDK error, never the value; log only that it failed.
+            raise SecretUnavailable("secretsmanager: get secret failed") from None
+        value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, dict) else value
 
-def secret_fields(secret_id: str, force_fetch: bool = False) -> dict | str:
-    """A secret's JSON object (or its text when it is not one), through the container's cache."""
-    try:
-        raw = _secrets().get(secret_id, force_fetch=force_fetch)
-    except GetParameterError:
-        # The message can quote the SDK error, never the value; log only that it failed.
-        raise SecretUnavailable("secretsmanager: get secret failed") from None
-    value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return value
-    return parsed if isinstance(parsed, dict) else value
-
-
-def client_secret(secret_id: str, *, force_fetch: bool = False) -> str:
-    fields = secret_fields(secret_id, force_fetch)
-    secret = fields.get("client_secret", "") if isinstance(fields, dict) else fields
-    if not isinstance(secret, str) or not secret.strip() or secret == PLACEHOLDER:
-        raise SecretNotSet("client secret is empty or still the placeholder")
-    return secret.strip()
+    def client_secret(self, secret_id: str, *, force_fetch: bool = False) -> str:
+        """The OAuth client secret in `secret_id`; SecretNotSet while it is empty or the placeholder."""
+        fields = self.fields(secret_id, force_fetch=force_fetch)
+        secret = fields.get("client_secret", "") if isinstance(fields, dict) else fields
+        if not isinstance(secret, str) or not secret.strip() or secret == PLACEHOLDER:
+            raise SecretNotSet("client secret is empty or still the placeholder")
+        return secret.strip()

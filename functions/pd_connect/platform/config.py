@@ -1,4 +1,4 @@
-"""Configuration, read and validated once per container from the environment.
+"""Configuration, read and validated from the environment (once per container: pd_connect.container).
 
 Values come from template parameters through environment variables. A missing or malformed
 setting fails at start with a message naming the setting, never halfway through a user's flow.
@@ -10,7 +10,6 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
-from functools import cache
 from typing import Mapping, NamedTuple
 from urllib.parse import urlsplit
 
@@ -223,22 +222,16 @@ def settings_from(env: Mapping[str, str], *, handles_tokens: bool) -> Settings:
     )
 
 
-@cache
-def load_settings(*, handles_tokens: bool) -> Settings:
-    """Settings for this container (cached: the environment doesn't change under a running Lambda)."""
-    return settings_from(os.environ, handles_tokens=handles_tokens)
-
-
 # A function name, or a full/partial ARN (with an optional version or alias), as Lambda's Invoke takes it.
 _TOKEN_FUNCTION = re.compile(
     r"(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?"
 )
 
 
-def token_function_name(env: Mapping[str, str] | None = None) -> str:
+def token_function_name(env: Mapping[str, str]) -> str:
     """PD_CONNECT_TOKEN_FUNCTION: the token function the library invokes instead of reading the
     table itself (README: "Use connections from any backend"); "" = read the table directly."""
-    value = (os.environ if env is None else env).get("PD_CONNECT_TOKEN_FUNCTION", "").strip()
+    value = env.get("PD_CONNECT_TOKEN_FUNCTION", "").strip()
     if value and not _TOKEN_FUNCTION.fullmatch(value):
         raise ConfigError(f"PD_CONNECT_TOKEN_FUNCTION must be a Lambda function name or ARN, got {value!r}")
     return value

@@ -14,10 +14,13 @@ Read through the same per-container cache as the client secret.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pd_connect.platform import client_secret
 from pd_connect.platform.errors import SigningKeyNotConfigured
 from pd_connect.platform.jws import MIN_KEY_BYTES
+
+if TYPE_CHECKING:
+    from pd_connect.platform.client_secret import Secrets
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,12 @@ def _usable(value: object) -> bool:
     return isinstance(value, str) and len(value.encode("utf-8")) >= MIN_KEY_BYTES
 
 
-def load_signing_keys(secret_id: str) -> SigningKeys:
-    """The keys in `secret_id`; SigningKeyNotConfigured when it holds no usable one."""
+def load_signing_keys(secrets: Secrets, secret_id: str) -> SigningKeys:
+    """The keys in `secret_id`, read through the container's `secrets`; SigningKeyNotConfigured
+    when it holds no usable one."""
     if not secret_id:
         raise SigningKeyNotConfigured("signing key secret id is not set")
-    fields = client_secret.secret_fields(secret_id)
+    fields = secrets.fields(secret_id)
     current = fields.get("signing_key") if isinstance(fields, dict) else None
     if not _usable(current):
         raise SigningKeyNotConfigured(f"signing_key missing or shorter than {MIN_KEY_BYTES} bytes")

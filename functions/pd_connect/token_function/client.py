@@ -9,7 +9,6 @@ answers become the library's own exceptions, so calling code is the same either 
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,7 +20,6 @@ from pd_connect.client.access_tokens import (
     NeedsReauthorization,
     TokenRefreshFailed,
 )
-from pd_connect.platform import aws_clients
 from pd_connect.platform.aws_clients import error_code
 from pd_connect.token_function.protocol import (
     Confirm,
@@ -53,7 +51,7 @@ _EXCEPTIONS = {
 
 
 class TokenFunctionClient:
-    """Thread-safe; one per container (see default_token_function_client)."""
+    """Thread-safe; one per container and function (pd_connect.container: Container.token_function)."""
 
     def __init__(self, lambda_client, function_name: str) -> None:
         self._lambda = lambda_client
@@ -105,15 +103,3 @@ class TokenFunctionClient:
             return answer
         exception = _EXCEPTIONS.get(answer.get("error"), TokenRefreshFailed)
         raise exception(str(answer.get("message", answer.get("error"))))
-
-
-_clients: dict[str, TokenFunctionClient] = {}
-_lock = threading.Lock()
-
-
-def default_token_function_client(function_name: str) -> TokenFunctionClient:
-    """The container's client for this function (one boto3 Lambda client, reused)."""
-    with _lock:  # container-level: a client per function name, no request data
-        if function_name not in _clients:
-            _clients[function_name] = TokenFunctionClient(aws_clients.lambda_(), function_name)
-        return _clients[function_name]

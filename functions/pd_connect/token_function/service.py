@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pd_connect.client.access_tokens import (
     AccessTokens,
@@ -19,7 +19,6 @@ from pd_connect.client.access_tokens import (
     ConnectionNotFound,
     NeedsReauthorization,
     TokenRefreshFailed,
-    default_access_tokens,
 )
 from pd_connect.client.confirmations import (
     AppUserMismatch,
@@ -27,11 +26,10 @@ from pd_connect.client.confirmations import (
     ResultAlreadyUsed,
     ResultExpired,
     ResultRejected,
-    default_confirmations,
 )
 from pd_connect.client.disconnect import REVOKE_IN_PAGERDUTY
 from pd_connect.platform.errors import LayerError, SecretNotSet
-from pd_connect.platform.observability import logger, record_token_error
+from pd_connect.platform.observability import instrumented, logger, record_token_error
 from pd_connect.token_function.protocol import (
     ACTIONS,
     Confirm,
@@ -49,6 +47,9 @@ from pd_connect.token_function.protocol import (
     token_answer,
 )
 from pd_connect.vault.connections import ConnectionKey
+
+if TYPE_CHECKING:
+    from pd_connect.container import Container
 
 Confirmer = Callable[[str, str], ConnectionKey]  # (signed result, app user id) -> the confirmed key
 
@@ -142,8 +143,19 @@ def _where(exc: Exception) -> str:
     return type(exc).__name__ + place
 
 
-def default_token_service() -> TokenService:
-    """The container's service, wired from the environment (the token function's settings)."""
+def token_service(container: Container) -> TokenService:
+    """The token function's service, wired from the container (the token function's settings)."""
     # confirm_connection's own wiring (TABLE_NAME, RESULT_SIGNING_KEY_ID), made at start so a
     # missing setting fails the cold start by name rather than the first confirm.
-    return TokenService(default_access_tokens(), confirm=default_confirmations().confirm)
+    return TokenService(container.access_tokens, confirm=container.confirmations.confirm)
+
+
+def lambda_handler(container: Container) -> Callable[[Any, Any], dict[str, Any]]:
+    """The token function's Lambda handler, its service wired once from `container`."""
+    service = token_service(container)
+
+    @instrumented
+    def handler(event, context):
+        return service.answer(event)
+
+    return handler
