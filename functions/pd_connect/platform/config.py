@@ -230,8 +230,9 @@ def load_settings(*, handles_tokens: bool) -> Settings:
     return settings_from(os.environ, handles_tokens=handles_tokens)
 
 
-# A function name, or a full/partial ARN (with an optional version or alias), as Lambda's Invoke takes it.
-_TOKEN_FUNCTION = re.compile(
+# A function name, or a full/partial ARN (with an optional version or alias), as Lambda's Invoke
+# takes it. Compiled on first use (see https_urls): the start and callback functions never need it.
+_TOKEN_FUNCTION = (
     r"(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?"
 )
 
@@ -240,6 +241,6 @@ def token_function_name(env: Mapping[str, str] | None = None) -> str:
     """PD_CONNECT_TOKEN_FUNCTION: the token function the library invokes instead of reading the
     table itself (README: "Use connections from any backend"); "" = read the table directly."""
     value = (os.environ if env is None else env).get("PD_CONNECT_TOKEN_FUNCTION", "").strip()
-    if value and not _TOKEN_FUNCTION.fullmatch(value):
+    if value and not re.fullmatch(_TOKEN_FUNCTION, value):
         raise ConfigError(f"PD_CONNECT_TOKEN_FUNCTION must be a Lambda function name or ARN, got {value!r}")
     return value
