@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
 from typing import Mapping, NamedTuple
 from urllib.parse import urlsplit
 
@@ -25,7 +24,7 @@ class ConfigError(RuntimeError):
 
 class Branding(NamedTuple):
     """The builder's product on the pages. Empty values keep the built-in pages as they are.
-    (Immutable like the dataclasses here, but a NamedTuple: creating a frozen dataclass costs
+    (Immutable, and a NamedTuple rather than a frozen dataclass: creating a frozen dataclass costs
     about 3.6 M instructions of cold start, a NamedTuple a quarter of that.)"""
 
     product_name: str = ""
@@ -35,8 +34,10 @@ class Branding(NamedTuple):
     privacy_policy_url: str = ""  # https
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """This container's settings (settings_from). A NamedTuple, not a frozen dataclass: cheaper to
+    create at cold start (see Branding)."""
+
     client_id: str
     scopes: str
     redirect_uri: str  # "" = derive https://<API Gateway domain>/callback per request
@@ -222,8 +223,9 @@ def settings_from(env: Mapping[str, str], *, handles_tokens: bool) -> Settings:
     )
 
 
-# A function name, or a full/partial ARN (with an optional version or alias), as Lambda's Invoke takes it.
-_TOKEN_FUNCTION = re.compile(
+# A function name, or a full/partial ARN (with an optional version or alias), as Lambda's Invoke
+# takes it. Compiled on first use (see https_urls): the start and callback functions never need it.
+_TOKEN_FUNCTION = (
     r"(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?"
 )
 
@@ -232,6 +234,6 @@ def token_function_name(env: Mapping[str, str]) -> str:
     """PD_CONNECT_TOKEN_FUNCTION: the token function the library invokes instead of reading the
     table itself (README: "Use connections from any backend"); "" = read the table directly."""
     value = env.get("PD_CONNECT_TOKEN_FUNCTION", "").strip()
-    if value and not _TOKEN_FUNCTION.fullmatch(value):
+    if value and not re.fullmatch(_TOKEN_FUNCTION, value):
         raise ConfigError(f"PD_CONNECT_TOKEN_FUNCTION must be a Lambda function name or ARN, got {value!r}")
     return value
