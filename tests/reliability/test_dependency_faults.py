@@ -4,7 +4,6 @@ pending state left reusable when it should not be."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from urllib.parse import quote
@@ -121,7 +120,7 @@ def test_a_token_endpoint_timeout_is_a_502_and_is_not_retried(browser, standin, 
 
 def test_an_unreachable_token_endpoint_is_a_502(browser, standin, aws, monkeypatch):
     callback_module = sys.modules["callback_handler"]
-    closed_port = dataclasses.replace(callback_module.token_endpoint, identity_url="http://127.0.0.1:9")
+    closed_port = callback_module.token_endpoint._replace(identity_url="http://127.0.0.1:9")
     callback_url = consented(browser)
     monkeypatch.setattr(callback_module, "token_endpoint", closed_port)
 

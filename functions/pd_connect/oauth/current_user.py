@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import requests
 
@@ -19,8 +19,7 @@ class PagerDutyApiError(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True)
-class PagerDutyUser:
+class PagerDutyUser(NamedTuple):  # cheaper to create at cold start than a frozen dataclass (see config.Branding)
     id: str
     name: str
     email: str
