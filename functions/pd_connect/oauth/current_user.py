@@ -1,7 +1,7 @@
 """PagerDuty's REST API: the v2 Accept header, Bearer auth, and GET /users/me."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 from typing import NamedTuple
 
 import requests

@@ -6,8 +6,8 @@ client trust it without checking the signature. Unknowns are handled both ways: 
 claim value is undocumented, so the API host in `aud` decides first.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 import base64
 import json
 from typing import NamedTuple

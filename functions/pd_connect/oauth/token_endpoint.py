@@ -6,8 +6,8 @@ identity.pagerduty.com for every region; the token endpoint takes a form-encoded
 token call is never retried blindly; refresh rotates the refresh token.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 import time
 from collections.abc import Callable
 from typing import NamedTuple

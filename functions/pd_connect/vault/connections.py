@@ -6,8 +6,8 @@ Every token change bumps `token_version`; refreshes are serialised by a short le
 (conditional writes), see access_tokens.py.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 import re
 import time
 from datetime import datetime, timezone
@@ -44,7 +44,7 @@ class ConnectionKey(_KeyFields):
 
     __slots__ = ()
 
-    def __new__(cls, account_id: str, user_id: str, app_user_id: str = "") -> ConnectionKey:
+    def __new__(cls, account_id: str, user_id: str, app_user_id: str = "") -> "ConnectionKey":
         if not (
             isinstance(account_id, str)
             and ACCOUNT_ID.fullmatch(account_id)
@@ -57,7 +57,7 @@ class ConnectionKey(_KeyFields):
         return super().__new__(cls, account_id, user_id, app_user_id)
 
     @classmethod
-    def _make(cls, iterable) -> ConnectionKey:  # what _replace() builds with: checked too
+    def _make(cls, iterable) -> "ConnectionKey":  # what _replace() builds with: checked too
         return cls(*iterable)
 
     @property
