@@ -8,8 +8,8 @@ naming the file, never a user's request. Templates are `string.Template` files (
 renderer escapes every value, so a supplied template cannot turn escaping off.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 from pathlib import Path
 from string import Template
 from typing import Mapping, NamedTuple

@@ -6,8 +6,8 @@ expires by TTL after ten minutes. Consumption is one conditional DeleteItem, so 
 callbacks with the same state cannot both proceed (unlike get-then-delete).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 import hashlib
 import secrets
 import time

@@ -6,8 +6,8 @@ which PagerDuty adds to every user token. A scope this table does not know is sh
 the user still sees exactly what is asked for.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 import re
 from typing import NamedTuple
 

@@ -4,8 +4,8 @@ Values come from template parameters through environment variables. A missing or
 setting fails at start with a message naming the setting, never halfway through a user's flow.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 import ipaddress
 import os
 import re

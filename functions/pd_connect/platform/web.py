@@ -6,8 +6,8 @@ and the single log line per failure all live here, in one place; which failure a
 the flow's to say (`failure_for`, flow/failures.py), given to the App by each handler.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 import os
 import secrets
 import uuid

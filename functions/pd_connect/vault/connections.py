@@ -6,12 +6,12 @@ Every token change bumps `token_version`; refreshes are serialised by a short le
 (conditional writes), see access_tokens.py.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
+# ForwardRef) when the class is created, at cold start.
 import re
 import time
-from dataclasses import dataclass, fields
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,25 +29,36 @@ USER_ID = re.compile(r"[A-Z0-9]{1,32}")
 APP_USER_ID = re.compile(r"[A-Za-z0-9._:@+=|-]{1,128}")  # as links.APP_USER_ID
 
 
-@dataclass(frozen=True)
-class ConnectionKey:
-    """PagerDuty account + user, and the builder's app user when a link token started the flow
-    (two app users connecting the same PagerDuty user hold two separate grants)."""
-
+# The records here are NamedTuples: immutable, and cheaper to create at cold start than frozen
+# dataclasses (see config.Branding).
+class _KeyFields(NamedTuple):
     account_id: str
     user_id: str
     app_user_id: str = ""
 
-    def __post_init__(self) -> None:
+
+class ConnectionKey(_KeyFields):
+    """PagerDuty account + user, and the builder's app user when a link token started the flow
+    (two app users connecting the same PagerDuty user hold two separate grants). Checked in
+    __new__, which a NamedTuple's own body may not define: hence the fields in _KeyFields."""
+
+    __slots__ = ()
+
+    def __new__(cls, account_id: str, user_id: str, app_user_id: str = "") -> "ConnectionKey":
         if not (
-            isinstance(self.account_id, str)
-            and ACCOUNT_ID.fullmatch(self.account_id)
-            and isinstance(self.user_id, str)
-            and USER_ID.fullmatch(self.user_id)
-            and isinstance(self.app_user_id, str)
-            and (self.app_user_id == "" or APP_USER_ID.fullmatch(self.app_user_id))
+            isinstance(account_id, str)
+            and ACCOUNT_ID.fullmatch(account_id)
+            and isinstance(user_id, str)
+            and USER_ID.fullmatch(user_id)
+            and isinstance(app_user_id, str)
+            and (app_user_id == "" or APP_USER_ID.fullmatch(app_user_id))
         ):
             raise ValueError("not a valid connection key (PagerDuty account and user ids, app user id)")
+        return super().__new__(cls, account_id, user_id, app_user_id)
+
+    @classmethod
+    def _make(cls, iterable) -> "ConnectionKey":  # what _replace() builds with: checked too
+        return cls(*iterable)
 
     @property
     def pk(self) -> str:
@@ -75,8 +86,7 @@ class ConnectionKey:
         return f"{base}/{self.app_user_id}" if self.app_user_id else base
 
 
-@dataclass(frozen=True)
-class Connection:
+class Connection(NamedTuple):
     key: ConnectionKey
     user_name: str
     user_email: str
@@ -88,8 +98,7 @@ class Connection:
     profile_loaded: bool  # False when /users/me failed and only the id_token was known
 
 
-@dataclass(frozen=True)
-class StoredConnection:
+class StoredConnection(NamedTuple):
     """A connection as stored, with what token refresh and operators need to see."""
 
     connection: Connection
@@ -125,8 +134,8 @@ _NOT_IN_SUMMARY = _NOT_LISTED + ("refresh_lease_until",)  # the lease is the ref
 # Set by later updates (mark_needs_reauthorization, try_lease), never by the writer.
 _NOT_WRITTEN = ("reauthorization_reason", "refresh_lease_until")
 _KEY_FIELDS = ("account_id", "user_id", "app_user_id")
-_CONNECTION_FIELDS = tuple(f.name for f in fields(Connection) if f.name != "key")
-_RECORD_FIELDS = tuple(f.name for f in fields(StoredConnection) if f.name not in ("connection", "tokens_ciphertext"))
+_CONNECTION_FIELDS = tuple(name for name in Connection._fields if name != "key")
+_RECORD_FIELDS = tuple(name for name in StoredConnection._fields if name not in ("connection", "tokens_ciphertext"))
 
 
 def _attribute_values(record: StoredConnection) -> dict:
