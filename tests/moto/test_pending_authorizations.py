@@ -134,3 +134,12 @@ def test_dynamodb_down_is_a_dependency_failure(aws):
     store = PendingAuthorizationStore(aws.dynamodb, "no-such-table")
     assert reason_of(lambda: issue(store, browser_binding.new_binding())) is Reason.DEPENDENCY_DOWN
     assert reason_of(lambda: store.consume("s", browser_binding.new_binding())) is Reason.DEPENDENCY_DOWN
+
+
+def test_a_pending_authorizations_repr_hides_its_pkce_verifier(store):
+    """A verifier that reaches a log line or a traceback lets whoever reads it redeem the code."""
+    binding = browser_binding.new_binding()
+    state = store.issue(code_verifier="verifier-secret-1", redirect_uri="https://app.example/callback", binding=binding)
+    pending = store.consume(state, binding)
+    assert "verifier-secret-1" not in repr(pending) and "verifier-secret-1" not in str(pending)
+    assert "https://app.example/callback" in repr(pending)

@@ -177,3 +177,12 @@ def test_the_failure_reference_on_the_page_is_the_one_in_the_log_line(caplog):
     assert f'id="reference">{line.reference}<' in result["body"]
     again = make_app().resolve(event("/fail"))
     assert f'id="reference">{line.reference}<' not in again["body"]  # one per failure
+
+
+def test_a_requests_repr_names_its_parameters_and_cookies_but_shows_none_of_their_values():
+    """The code, the state and the browser-binding cookie are credentials: a logged or
+    traceback-printed request must not carry them."""
+    request = parse_request(event("/callback", raw_query="code=secret-code-1&state=secret-state-1", cookies=["pdc_binding=secret-cookie-1"]))
+    shown = repr(request)
+    assert "secret-" not in shown
+    assert "code" in shown and "state" in shown and "pdc_binding" in shown and "/callback" in shown

@@ -34,6 +34,14 @@ class PendingAuthorization(NamedTuple):  # cheaper to create at cold start than 
     return_to: str = ""  # a validated path on the allow-listed origin
     started_on: str = ""  # the host name /authorize was reached on ("" for items from before)
 
+    def __repr__(self) -> str:
+        # The verifier redeems the code: never in a log line or a traceback.
+        return (
+            f"PendingAuthorization(code_verifier=<redacted>, redirect_uri={self.redirect_uri!r}, "
+            f"expires_at={self.expires_at!r}, app_user_id={self.app_user_id!r}, "
+            f"return_to={self.return_to!r}, started_on={self.started_on!r})"
+        )
+
 
 def _key(state: str) -> dict:
     digest = hashlib.sha256(state.encode("utf-8")).hexdigest()
