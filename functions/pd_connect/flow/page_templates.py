@@ -8,13 +8,12 @@ naming the file, never a user's request. Templates are `string.Template` files (
 renderer escapes every value, so a supplied template cannot turn escaping off.
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
 from pathlib import Path
 from string import Template
-from typing import Mapping, NamedTuple
+from typing import Mapping
 
 from pd_connect.platform.config import ConfigError
+from pd_connect.platform.records import Record
 
 BUILT_IN = Path(__file__).resolve().parent / "templates"
 STYLESHEET = "style.css"
@@ -40,7 +39,7 @@ class PageTemplateError(ConfigError):
     """A supplied page template cannot be used; the message names the file and the setting."""
 
 
-class PageTemplates(NamedTuple):  # cheaper to create at cold start than a dataclass (see config.Branding)
+class PageTemplates(Record):
     templates: Mapping[str, Template]
     stylesheet: str
     supplied: tuple[str, ...]  # the names the builder replaced, for the start-up log

@@ -6,18 +6,16 @@ expires by TTL after ten minutes. Consumption is one conditional DeleteItem, so 
 callbacks with the same state cannot both proceed (unlike get-then-delete).
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
 import hashlib
 import secrets
 import time
-from typing import NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pd_connect.flow import browser_binding
 from pd_connect.flow.failures import ConnectFailure, Reason
 from pd_connect.platform.aws_clients import error_code as _code
+from pd_connect.platform.records import Record
 from pd_connect.vault.item_codec import from_item, to_item
 
 LIFETIME_SECONDS = 600
@@ -26,7 +24,7 @@ LIFETIME_SECONDS = 600
 _NO_BINDING = "none"
 
 
-class PendingAuthorization(NamedTuple):  # cheaper to create at cold start than a frozen dataclass (see config.Branding)
+class PendingAuthorization(Record):
     code_verifier: str
     redirect_uri: str
     expires_at: int
@@ -34,13 +32,7 @@ class PendingAuthorization(NamedTuple):  # cheaper to create at cold start than 
     return_to: str = ""  # a validated path on the allow-listed origin
     started_on: str = ""  # the host name /authorize was reached on ("" for items from before)
 
-    def __repr__(self) -> str:
-        # The verifier redeems the code: never in a log line or a traceback.
-        return (
-            f"PendingAuthorization(code_verifier=<redacted>, redirect_uri={self.redirect_uri!r}, "
-            f"expires_at={self.expires_at!r}, app_user_id={self.app_user_id!r}, "
-            f"return_to={self.return_to!r}, started_on={self.started_on!r})"
-        )
+    _redacted = ("code_verifier",)  # it redeems the code: never in a log line or a traceback
 
 
 def _key(state: str) -> dict:

@@ -6,10 +6,9 @@ which PagerDuty adds to every user token. A scope this table does not know is sh
 the user still sees exactly what is asked for.
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
 import re
-from typing import NamedTuple
+
+from pd_connect.platform.records import Record
 
 CLASSIC_READ = "See everything your PagerDuty user can see: incidents, services, schedules, teams, users and more"
 CLASSIC_WRITE = (
@@ -63,7 +62,7 @@ _SCOPED = r"([a-z_]+(?::[a-z_]+)?)\.(read|write)"  # compiled on first use (see 
 _VERBS = {("read",): "See", ("write",): "Create and change", ("read", "write"): "See, create and change"}
 
 
-class Permission(NamedTuple):  # a NamedTuple: cheaper to create at cold start than a dataclass (see config.Branding)
+class Permission(Record):
     scopes: tuple[str, ...]  # the scopes this line stands for, as requested or granted
     text: str
 

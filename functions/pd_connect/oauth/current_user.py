@@ -1,10 +1,9 @@
 """PagerDuty's REST API: the v2 Accept header, Bearer auth, and GET /users/me."""
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
-from typing import NamedTuple
 
 import requests
+
+from pd_connect.platform.records import Record
 
 ACCEPT_V2 = "application/vnd.pagerduty+json;version=2"  # required by PagerDuty's schema
 API_TIMEOUT = (3.05, 6)
@@ -19,7 +18,7 @@ class PagerDutyApiError(Exception):
         self.detail = detail
 
 
-class PagerDutyUser(NamedTuple):  # cheaper to create at cold start than a frozen dataclass (see config.Branding)
+class PagerDutyUser(Record):
     id: str
     name: str
     email: str

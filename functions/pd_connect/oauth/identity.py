@@ -6,16 +6,14 @@ client trust it without checking the signature. Unknowns are handled both ways: 
 claim value is undocumented, so the API host in `aud` decides first.
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
 import base64
 import json
-from typing import NamedTuple
 
 from pd_connect.platform.config import REAL_API_URL
+from pd_connect.platform.records import Record
 
 
-class Identity(NamedTuple):  # cheaper to create at cold start than a frozen dataclass (see config.Branding)
+class Identity(Record):
     account_id: str
     user_id: str
     subdomain: str

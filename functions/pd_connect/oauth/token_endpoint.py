@@ -6,11 +6,8 @@ identity.pagerduty.com for every region; the token endpoint takes a form-encoded
 token call is never retried blindly; refresh rotates the refresh token.
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 import requests
 
@@ -22,49 +19,22 @@ from pd_connect.oauth.errors import (
     PagerDutyUnavailable,
 )
 from pd_connect.platform.observability import logger
+from pd_connect.platform.records import Record
 
 # Well under the code's 30 s life: connect 3 s, read 8 s.
 TOKEN_TIMEOUT = (3.05, 8)
 
 
-class TokenSet:
-    """What a token call granted: immutable, equal by value. A class with __slots__ rather than a
-    frozen dataclass, the cheapest to create at cold start (see config.Branding), and rather than a
-    NamedTuple, which would hand its tokens to anything that iterates or JSON-encodes it (a log
-    line's extra); this one shows only its redacted repr."""
+class TokenSet(Record):
+    """What a token call granted. A Record: its repr never shows a token, even in a debugger or a
+    failing test, and unlike a tuple it hands none to code that iterates or JSON-encodes it."""
 
-    __slots__ = ("access_token", "refresh_token", "expires_at", "scope", "id_token")
-
-    def __init__(
-        self, access_token: str, refresh_token: str, expires_at: int, scope: str, id_token: str | None
-    ) -> None:
-        set_field = super().__setattr__
-        set_field("access_token", access_token)
-        set_field("refresh_token", refresh_token)
-        set_field("expires_at", expires_at)  # epoch seconds, from the expires_in we received (docs' samples disagree)
-        set_field("scope", scope)
-        set_field("id_token", id_token)
-
-    def _values(self) -> tuple:
-        return (self.access_token, self.refresh_token, self.expires_at, self.scope, self.id_token)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        return self._values() == other._values() if other.__class__ is self.__class__ else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __reduce__(self) -> tuple:  # copy and pickle, as for the dataclass
-        return (type(self), self._values())
-
-    def __repr__(self) -> str:  # never print tokens, even in a debugger or a failing test
-        return f"TokenSet(expires_at={self.expires_at}, scope={self.scope!r}, id_token={'yes' if self.id_token else 'no'})"
+    access_token: str
+    refresh_token: str
+    expires_at: int  # epoch seconds, from the expires_in we received (docs' samples disagree)
+    scope: str
+    id_token: str | None
+    _redacted = ("access_token", "refresh_token", "id_token")
 
 
 def exchange_code(
@@ -109,14 +79,13 @@ def refresh(
     )
 
 
-class TokenEndpoint(NamedTuple):
+class TokenEndpoint(Record):
     """The token endpoint for this deployment's OAuth client, its secret from `client_secret`
     (called as `client_secret(force_fetch=True)` to bypass the container's cache).
 
     On invalid_client the secret may have been rotated since it was cached: the call is made once
     more, and only when a fresh read gives another secret. A rejected client never consumed the
-    code or the refresh token, so the second call can still redeem it.
-    (A NamedTuple: cheaper to create at cold start than a frozen dataclass, see config.Branding.)"""
+    code or the refresh token, so the second call can still redeem it."""
 
     session: requests.Session
     identity_url: str

@@ -4,15 +4,14 @@ Values come from template parameters through environment variables. A missing or
 setting fails at start with a message naming the setting, never halfway through a user's flow.
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
 import ipaddress
 import os
 import re
-from typing import Mapping, NamedTuple
+from typing import Mapping
 from urllib.parse import urlsplit
 
 from pd_connect.platform.https_urls import https_origin
+from pd_connect.platform.records import Record
 
 REAL_IDENTITY_URL = "https://identity.pagerduty.com"
 REAL_API_URL = {"US": "https://api.pagerduty.com", "EU": "https://api.eu.pagerduty.com"}
@@ -22,10 +21,8 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
 
-class Branding(NamedTuple):
-    """The builder's product on the pages. Empty values keep the built-in pages as they are.
-    (Immutable, and a NamedTuple rather than a frozen dataclass: creating a frozen dataclass costs
-    about 3.6 M instructions of cold start, a NamedTuple a quarter of that.)"""
+class Branding(Record):
+    """The builder's product on the pages. Empty values keep the built-in pages as they are."""
 
     product_name: str = ""
     logo_url: str = ""  # https; its origin (and nothing more) is added to img-src
@@ -34,9 +31,8 @@ class Branding(NamedTuple):
     privacy_policy_url: str = ""  # https
 
 
-class Settings(NamedTuple):
-    """This container's settings (settings_from). A NamedTuple, not a frozen dataclass: cheaper to
-    create at cold start (see Branding)."""
+class Settings(Record):
+    """This container's settings (settings_from)."""
 
     client_id: str
     scopes: str

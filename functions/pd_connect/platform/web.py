@@ -6,17 +6,16 @@ and the single log line per failure all live here, in one place; which failure a
 the flow's to say (`failure_for`, flow/failures.py), given to the App by each handler.
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
 import os
 import secrets
 import uuid
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
 from pd_connect.platform.errors import BadRequest, MethodNotAllowed, NotFound
 from pd_connect.platform.observability import logger, record_failure
+from pd_connect.platform.records import Record
 
 MAX_QUERY_LENGTH = 4096  # our parameters are short; anything longer is not from PagerDuty
 
@@ -37,9 +36,7 @@ BASE_SECURITY_HEADERS = {
 }
 
 
-# Request and Response are NamedTuples: immutable, and cheaper to create at cold start than frozen
-# dataclasses (see config.Branding).
-class Request(NamedTuple):
+class Request(Record):
     method: str
     path: str
     query: Mapping[str, tuple[str, ...]]  # every value of every parameter, in order
@@ -67,7 +64,7 @@ class Request(NamedTuple):
         )
 
 
-class Response(NamedTuple):
+class Response(Record):
     status: int
     body: str
     content_security_policy: str

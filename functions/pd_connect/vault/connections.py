@@ -6,16 +6,14 @@ Every token change bumps `token_version`; refreshes are serialised by a short le
 (conditional writes), see access_tokens.py.
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles each string annotation (a
-# ForwardRef) when the class is created, at cold start.
 import re
 import time
 from datetime import datetime, timezone
-from typing import NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pd_connect.platform.aws_clients import error_code as _code
+from pd_connect.platform.records import Record
 from pd_connect.vault.errors import StoreUnavailable
 from pd_connect.vault.item_codec import Attributes, from_item, to_item
 from pd_connect.vault.token_cipher import StoredTokens, TokenCipher
@@ -29,22 +27,16 @@ USER_ID = re.compile(r"[A-Z0-9]{1,32}")
 APP_USER_ID = re.compile(r"[A-Za-z0-9._:@+=|-]{1,128}")  # as links.APP_USER_ID
 
 
-# The records here are NamedTuples: immutable, and cheaper to create at cold start than frozen
-# dataclasses (see config.Branding).
-class _KeyFields(NamedTuple):
+class ConnectionKey(Record):
+    """PagerDuty account + user, and the builder's app user when a link token started the flow
+    (two app users connecting the same PagerDuty user hold two separate grants). Checked in
+    __init__, so `_replace` checks its copy too."""
+
     account_id: str
     user_id: str
     app_user_id: str = ""
 
-
-class ConnectionKey(_KeyFields):
-    """PagerDuty account + user, and the builder's app user when a link token started the flow
-    (two app users connecting the same PagerDuty user hold two separate grants). Checked in
-    __new__, which a NamedTuple's own body may not define: hence the fields in _KeyFields."""
-
-    __slots__ = ()
-
-    def __new__(cls, account_id: str, user_id: str, app_user_id: str = "") -> "ConnectionKey":
+    def __init__(self, account_id: str, user_id: str, app_user_id: str = "") -> None:
         if not (
             isinstance(account_id, str)
             and ACCOUNT_ID.fullmatch(account_id)
@@ -54,11 +46,7 @@ class ConnectionKey(_KeyFields):
             and (app_user_id == "" or APP_USER_ID.fullmatch(app_user_id))
         ):
             raise ValueError("not a valid connection key (PagerDuty account and user ids, app user id)")
-        return super().__new__(cls, account_id, user_id, app_user_id)
-
-    @classmethod
-    def _make(cls, iterable) -> "ConnectionKey":  # what _replace() builds with: checked too
-        return cls(*iterable)
+        super().__init__(account_id, user_id, app_user_id)
 
     @property
     def pk(self) -> str:
@@ -86,7 +74,7 @@ class ConnectionKey(_KeyFields):
         return f"{base}/{self.app_user_id}" if self.app_user_id else base
 
 
-class Connection(NamedTuple):
+class Connection(Record):
     key: ConnectionKey
     user_name: str
     user_email: str
@@ -98,7 +86,7 @@ class Connection(NamedTuple):
     profile_loaded: bool  # False when /users/me failed and only the id_token was known
 
 
-class StoredConnection(NamedTuple):
+class StoredConnection(Record):
     """A connection as stored, with what token refresh and operators need to see."""
 
     connection: Connection

@@ -12,6 +12,7 @@ import json
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pd_connect.platform.aws_clients import error_code as _code
+from pd_connect.platform.records import Record
 from pd_connect.vault.errors import StoreUnavailable, TokensUnreadable
 
 PURPOSE = "pagerduty-oauth-tokens"
@@ -19,38 +20,12 @@ PURPOSE = "pagerduty-oauth-tokens"
 _NOT_THIS_RECORDS = ("InvalidCiphertextException", "IncorrectKeyException")
 
 
-class StoredTokens:
-    """A connection's tokens in plaintext: immutable, equal by value. A class with __slots__, as
-    oauth.token_endpoint.TokenSet: cheaper at cold start than a frozen dataclass, and unlike a
-    NamedTuple it never hands its tokens to code that iterates or JSON-encodes it."""
+class StoredTokens(Record):
+    """A connection's tokens in plaintext. A Record: its repr never shows them."""
 
-    __slots__ = ("access_token", "refresh_token")
-
-    def __init__(self, access_token: str, refresh_token: str) -> None:
-        set_field = super().__setattr__
-        set_field("access_token", access_token)
-        set_field("refresh_token", refresh_token)
-
-    def _values(self) -> tuple:
-        return (self.access_token, self.refresh_token)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        return self._values() == other._values() if other.__class__ is self.__class__ else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __reduce__(self) -> tuple:  # copy and pickle, as for the dataclass
-        return (type(self), self._values())
-
-    def __repr__(self) -> str:
-        return "StoredTokens(<redacted>)"
+    access_token: str
+    refresh_token: str
+    _redacted = ("access_token", "refresh_token")
 
 
 def encryption_context(record_key: str) -> dict[str, str]:
