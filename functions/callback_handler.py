@@ -3,8 +3,12 @@ the connection. The route is pd_connect.flow.callback_app; this module only wire
 container.
 """
 
-from pd_connect.container import process_container
-from pd_connect.flow.callback_app import lambda_handler
+from pd_connect.platform.lambda_init import collector_paused
 
-# Wired at init: a missing setting or a page template that cannot render fails the cold start.
-handler = lambda_handler(process_container())
+with collector_paused():  # the init's objects live as long as the container: collect none of them
+    import boto3  # noqa: F401  first, as start_handler.py explains
+    from pd_connect.container import process_container
+    from pd_connect.flow.callback_app import lambda_handler
+
+    # Wired at init: a missing setting or a page template that cannot render fails the cold start.
+    handler = lambda_handler(process_container())

@@ -7,8 +7,12 @@ builder's code needs neither. Wire format: pd_connect/token_function/protocol.py
 "Use connections from any backend".
 """
 
-from pd_connect.container import process_container
-from pd_connect.token_function.service import lambda_handler
+from pd_connect.platform.lambda_init import collector_paused
 
-# Wired once per container (settings, clients, the token cache); a bad setting fails here, at init.
-handler = lambda_handler(process_container())
+with collector_paused():  # the init's objects live as long as the container: collect none of them
+    import boto3  # noqa: F401  first, as start_handler.py explains
+    from pd_connect.container import process_container
+    from pd_connect.token_function.service import lambda_handler
+
+    # Wired once per container (settings, clients, the token cache); a bad setting fails here, at init.
+    handler = lambda_handler(process_container())
