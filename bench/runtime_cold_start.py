@@ -4,7 +4,12 @@ against two baselines on the same interpreter: boto3 alone with the same clients
 named-package floor (the packages the function needs, imported and created: boto3 and its
 clients, Powertools' Logger, Metrics and (callback) SecretsProvider, requests' Session for the
 callback), imported from the same bundle so they use the same bytecode. Median of N interleaved
-rounds of fresh processes, wall (perf_counter) and CPU (process_time) time of each child's init.
+rounds of fresh processes, wall (perf_counter) and CPU (process_time) time of each child's init,
+and the median of each round's own ratio (paired: a round's processes ran side by side).
+
+The handlers pause the garbage collector during their init (pd_connect/platform/lambda_init.py),
+which the floor as defined does not: a third baseline, the floor with the collector paused the
+same way, leaves only the package's own code in the ratio.
 
 Needs a Python 3.13 (python3.13 on PATH, or one pyenv has installed: the same search as
 functions/Makefile). boto3 for it is installed at the repository's pin into .venv-bench313, as
@@ -45,6 +50,11 @@ FLOORS = {
         "SecretsProvider(boto3_client=boto3.client('secretsmanager'))"
     ),
 }
+def paused(code: str) -> str:
+    """`code` with the collector paused and the result frozen, as the handlers' init runs."""
+    return f"import gc; gc.disable(); {code}; gc.freeze(); gc.enable()"
+
+
 HANDLERS = {
     "start": ("StartFunction", "import start_handler"),
     # the callback builds its Secrets Manager client (and the secret cache) at init
@@ -118,6 +128,7 @@ def measure(runs: int) -> dict:
         for kind, (function, code) in HANDLERS.items():
             variants[(kind, "baseline")] = (BASELINES[kind], Path(scratch))
             variants[(kind, "floor")] = (FLOORS[kind], BUILD / function)  # the bundle's own Powertools, requests
+            variants[(kind, "floor_paused")] = (paused(FLOORS[kind]), BUILD / function)
             variants[(kind, "bundle")] = (code, BUILD / function)
             variants[(kind, "bundle_without_bytecode")] = (code, stripped / function)
         samples: dict = {key: [] for key in variants}
@@ -133,20 +144,30 @@ def measure(runs: int) -> dict:
     for kind in HANDLERS:
         medians = {
             (variant, clock): statistics.median(sample[index] for sample in samples[(kind, variant)])
-            for variant in ("baseline", "floor", "bundle", "bundle_without_bytecode")
+            for variant in ("baseline", "floor", "floor_paused", "bundle", "bundle_without_bytecode")
             for index, clock in enumerate(("wall", "cpu"))
         }
+
+        def paired(variant: str, index: int) -> float:  # the median of each round's bundle ÷ variant
+            rounds = zip(samples[(kind, "bundle")], samples[(kind, variant)])
+            return round(statistics.median(bundle[index] / other[index] for bundle, other in rounds), 3)
+
         pycs = sum(1 for _ in (BUILD / HANDLERS[kind][0]).rglob("*.cpython-313.pyc"))
         entry: dict = {"bytecode_files": pycs}
-        for clock in ("wall", "cpu"):
+        for index, clock in enumerate(("wall", "cpu")):
             bundle = medians[("bundle", clock)]
             entry[clock] = {
                 "baseline_ms_median": round(medians[("baseline", clock)] * 1000, 1),
                 "floor_ms_median": round(medians[("floor", clock)] * 1000, 1),
+                "paused_floor_ms_median": round(medians[("floor_paused", clock)] * 1000, 1),
                 "bundle_ms_median": round(bundle * 1000, 1),
                 "without_bytecode_ms_median": round(medians[("bundle_without_bytecode", clock)] * 1000, 1),
                 "bundle_ratio": round(bundle / medians[("baseline", clock)], 3),
                 "floor_ratio": round(bundle / medians[("floor", clock)], 3),
+                "paused_floor_ratio": round(bundle / medians[("floor_paused", clock)], 3),
+                "paired_bundle_ratio": paired("baseline", index),
+                "paired_floor_ratio": paired("floor", index),
+                "paired_paused_floor_ratio": paired("floor_paused", index),
                 "without_bytecode_ratio": round(medians[("bundle_without_bytecode", clock)] / medians[("baseline", clock)], 3),
             }
         # kept at the top level for the report's existing rows: the wall figures
