@@ -86,6 +86,19 @@ def test_repr_shows_every_field_but_the_redacted_ones():
     assert shown == "Sample(name='a', count=1, note='n', secret=<redacted>)"
 
 
+def test_a_redacted_mapping_shows_its_keys_and_none_of_its_values():
+    assert repr(Sample("a", 1, secret={"code": "c0de", "state": "st4te"})).endswith("secret=<redacted: code, state>)")
+    assert repr(Sample("a", 1, secret={})).endswith("secret={})")
+
+
+def test_underscore_names_are_settings_of_the_class_not_fields():
+    class Annotated(Record):
+        value: str
+        _redacted: tuple = ("value",)
+
+    assert Annotated._fields == ("value",) and repr(Annotated("x")) == "Annotated(value=<redacted>)"
+
+
 def test_a_record_hands_its_values_to_nothing_that_iterates_or_json_encodes_it():
     tokens = TokenSet("pdus+_access", "pdus+_refresh", 0, "read", "id.token.here")
     with pytest.raises(TypeError):

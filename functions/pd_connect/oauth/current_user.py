@@ -1,6 +1,5 @@
 """PagerDuty's REST API: the v2 Accept header, Bearer auth, and GET /users/me."""
 
-
 import requests
 
 from pd_connect.platform.records import Record

@@ -10,11 +10,12 @@ And unlike a tuple, a Record never hands its values to code that iterates or JSO
         code_verifier: str
         redirect_uri: str
         app_user_id: str = ""            # a class attribute is the field's default
-        _redacted = ("code_verifier",)   # never shown by repr()
+        _redacted = ("code_verifier",)   # never shown by repr() (of a mapping, only its keys)
 """
 
 import sys
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 if sys.version_info >= (3, 14):  # annotations are evaluated lazily: no longer in the class's __dict__
     from annotationlib import Format, get_annotations
@@ -23,17 +24,18 @@ else:  # a failed import would search every sys.path entry at cold start
 
 
 class Record:
-    """Fields are the class's annotations in order (a subclass's after its base's). Immutable;
+    """Fields are the class's annotations in order (a subclass's after its base's; names that
+    start with "_" are the class's own settings, never fields). Immutable;
     equal and hashed by type and values; `_replace` builds a new one through `__init__`, so a
     subclass that checks its values there checks the copy too."""
 
     _fields = ()  # the field names, in order
     _defaults = {}  # field name -> default
-    _redacted = ()  # the fields repr() shows as <redacted>
+    _redacted = ()  # the fields repr() shows as <redacted> (a mapping: its keys, not its values)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        own = [name for name, hint in _own_annotations(cls).items() if not _is_class_var(hint)]
+        own = [name for name in _own_annotations(cls) if not name.startswith("_")]
         cls._fields = (*cls._fields, *own)
         cls._defaults = {**cls._defaults, **{name: cls.__dict__[name] for name in own if name in cls.__dict__}}
         missing_default = [name for name in cls._fields if name not in cls._defaults]
@@ -82,9 +84,15 @@ class Record:
 
     def __repr__(self) -> str:  # never a redacted value, even in a debugger or a failing test
         shown = ", ".join(
-            f"{name}=<redacted>" if name in self._redacted else f"{name}={value!r}" for name, value in self.__dict__.items()
+            f"{name}={_redacted(value) if name in self._redacted else repr(value)}" for name, value in self.__dict__.items()
         )
         return f"{type(self).__name__}({shown})"
+
+
+def _redacted(value: object) -> str:
+    if isinstance(value, Mapping):  # its keys say what it held; an empty one hides nothing
+        return f"<redacted: {', '.join(map(str, value))}>" if value else "{}"
+    return "<redacted>"
 
 
 def _own_annotations(cls: type) -> dict:
@@ -92,6 +100,3 @@ def _own_annotations(cls: type) -> dict:
         return get_annotations(cls, format=Format.FORWARDREF)
     return cls.__dict__.get("__annotations__", {})
 
-
-def _is_class_var(hint: object) -> bool:
-    return hint is ClassVar or getattr(hint, "__origin__", None) is ClassVar or (isinstance(hint, str) and hint.startswith("ClassVar"))

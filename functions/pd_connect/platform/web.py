@@ -55,13 +55,8 @@ class Request(Record):
             raise BadRequest(f"repeated parameter {name}")
         return values[0]
 
-    def __repr__(self) -> str:
-        # Names only: the code, the state and the binding cookie are credentials.
-        return (
-            f"Request(method={self.method!r}, path={self.path!r}, query=[{', '.join(self.query)}], "
-            f"cookies=[{', '.join(self.cookies)}], headers=[{', '.join(self.headers)}], "
-            f"request_id={self.request_id!r}, domain_name={self.domain_name!r})"
-        )
+    # repr shows these by their names only: the code, the state and the binding cookie are credentials.
+    _redacted = ("query", "cookies", "headers")
 
 
 class Response(Record):
